@@ -1,0 +1,89 @@
+/*
+ * kernels.h: the table of hot operations and its backends (private to the core).
+ *
+ * Every kernel has one readable scalar reference in kernels_scalar.c. SIMD backends
+ * (kernels_sse2.c, kernels_avx2.c, kernels_neon.c, kernels_wasm.c) override entries and must
+ * give the same bits: they perform the same IEEE operations in the same order, never FMA.
+ *
+ * Reduction order, the one rule that makes this possible:
+ *   - "dot form" (gemm_nt, the reductions): the K terms are split into 8 lanes, lane j summing
+ *     terms k = j, j+8, j+16, ... below K8 = K - K%8 in increasing k, starting from +0.0f;
+ *     lanes are combined by the fixed tree ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)); the tail
+ *     k = K8..K-1 is then added one term at a time. (reduce8 in kernels_scalar.c)
+ *   - "axpy form" (gemm_tn, gemm_nn, colsum): each output element is a sum in increasing
+ *     index order starting from +0.0f, so vectorizing across outputs changes nothing.
+ *
+ * Letters: N batch rows, I inputs (fan-in), O outputs (fan-out). All matrices row-major.
+ */
+#ifndef PLAB_KERNELS_H
+#define PLAB_KERNELS_H
+
+#include <stddef.h>
+
+#include "plab.h"
+
+typedef struct plab_kernels {
+    plab_kernels_id id;
+
+    /* Z(N,O) = A(N,I) W(O,I)^T + b(O)   (dot form over I; b may be NULL for no bias) */
+    void (*gemm_nt)(const float *A, const float *W, const float *b, float *Z, int N, int I, int O);
+    /* G(O,I) = dZ(N,O)^T A(N,I)          (axpy form over n; overwrites G) */
+    void (*gemm_tn)(const float *dZ, const float *A, float *G, int N, int I, int O);
+    /* dA(N,I) = dZ(N,O) W(O,I)           (axpy form over o; overwrites dA) */
+    void (*gemm_nn)(const float *dZ, const float *W, float *dA, int N, int I, int O);
+    /* g(O) = sum over n of dZ(N,O)       (axpy form over n; overwrites g) */
+    void (*colsum)(const float *dZ, float *g, int N, int O);
+
+    /* h = act(z), n entries (CReLU is handled by the net, using relu on both halves) */
+    void (*relu_fwd)(const float *z, float *h, size_t n);
+    /* dz = dh * (z > 0) */
+    void (*relu_bwd)(const float *z, const float *dh, float *dz, size_t n);
+    /* h = z > 0 ? z : 0.01 z */
+    void (*leaky_fwd)(const float *z, float *h, size_t n);
+    /* dz = dh * (z > 0 ? 1 : 0.01) */
+    void (*leaky_bwd)(const float *z, const float *dh, float *dz, size_t n);
+
+    /* Post-activation LayerNorm of N rows of width H (eps 1e-5, biased variance):
+     * y = gamma * xhat + beta, xhat = (h - mean) * rstd; caches xhat(N,H) and rstd(N). */
+    void (*ln_fwd)(const float *h, const float *gamma, const float *beta, float *y, float *xhat,
+                   float *rstd, int N, int H);
+    /* dh = rstd (q - mean(q) - xhat mean(q xhat)), q = gamma dy; dgamma, dbeta overwritten. */
+    void (*ln_bwd)(const float *dy, const float *xhat, const float *rstd, const float *gamma,
+                   float *dh, float *dgamma, float *dbeta, int N, int H);
+
+    /* p = (p * keep) - lr * g; keep = 1 - shrink */
+    void (*sgd)(float *p, const float *g, size_t n, float lr, float keep);
+    /* b = mu b + g; p = (p * keep) - lr * b */
+    void (*momentum)(float *p, const float *g, float *b, size_t n, float lr, float mu, float keep);
+    /* AdamW with a global step: p *= keep; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g g;
+     * p -= lr * (m / bc1) / (sqrt(v / bc2) + eps); m and v are flushed to 0 below 1e-30 in
+     * magnitude (wasm has no flush-to-zero and denormals are slow everywhere). */
+    void (*adamw)(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1,
+                  float b2, float eps, float bc1, float bc2, float keep);
+
+    /* sum of |x| (dot form) */
+    float (*asum)(const float *x, size_t n);
+    /* sum of x (dot form) */
+    float (*sum)(const float *x, size_t n);
+} plab_kernels;
+
+/* The scalar reference table (always available). */
+const plab_kernels *plab_kernels_scalar(void);
+/* Fills *out with the table of a backend (AUTO: the best here). PLAB_E_UNSUPPORTED if the
+ * backend is not compiled in or this machine cannot run it. No global state: each user owns
+ * its copy. */
+plab_status plab_kernels_fill(plab_kernels_id id, plab_kernels *out);
+
+/* Backend fillers: copy the scalar table and override what they implement. */
+void plab_kernels_fill_sse2(plab_kernels *k);
+void plab_kernels_fill_avx2(plab_kernels *k);
+void plab_kernels_fill_neon(plab_kernels *k);
+void plab_kernels_fill_wasm(plab_kernels *k);
+
+/* Shared scalar helpers that SIMD backends call for tails and small sizes. */
+float plab_reduce8(const float lanes[8]);
+float plab_dot_ref(const float *a, const float *b, int K);
+
+#define PLAB_TINY 1e-30f
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * metrics.c: the probe metrics of ALGORITHMS §7.3, computed in the core so that the CLI and
+ * the page agree. Features are h_l (post-activation, before LN and skips).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "arena.h"
+#include "metrics.h"
+
+size_t plab_metrics_probe_bytes(const plab_config *c, const plab_net *net, int n)
+{
+    (void)c;
+    plab_plan p = {0, 0};
+    for (int l = 0; l < net->desc.num_hidden; l++)
+        plab_plan_add(&p, (size_t)n * (size_t)net->layer[l].width, sizeof(float));
+    return p.overflow ? 0 : p.bytes;
+}
+
+void plab_metrics_clear_probe(plab_task_row *row)
+{
+    row->probed = 0;
+    row->dead_units_pct = row->frozen_units_pct = NAN;
+    row->stable_rank = row->effective_rank = row->approx_rank = row->fs_ratio = NAN;
+    row->param_abs = row->ln_gain_abs = NAN;
+    for (int l = 0; l < PLAB_MAX_HIDDEN + 1; l++)
+        row->layer_param_abs[l] = NAN;
+    for (int l = 0; l < PLAB_MAX_HIDDEN; l++)
+        row->layer_dead_pct[l] = row->layer_effective_rank[l] = NAN;
+}
+
+/* Runs the probe set through the net in batches, gathering each hidden layer's features
+ * into feats[l] (n, width_l). */
+static void gather(plab_net *net, const float *X, int n, float **feats)
+{
+    int D = net->desc.input_dim, B = net->desc.max_batch;
+    for (int r = 0; r < n; r += B) {
+        int b = n - r < B ? n - r : B;
+        plab_net_infer(net, X + (size_t)r * D, b);
+        for (int l = 0; l < net->desc.num_hidden; l++) {
+            int w = net->layer[l].width;
+            memcpy(feats[l] + (size_t)r * w, net->layer[l].h, (size_t)b * w * sizeof(float));
+        }
+    }
+}
+
+/* Dead units (ReLU family): a unit whose features sum to exactly 0 over the probe set. */
+static void dead_units(const plab_net *net, float **feats, int n, plab_task_row *row)
+{
+    int total = 0, dead = 0;
+    for (int l = 0; l < net->desc.num_hidden; l++) {
+        int w = net->layer[l].width, d = 0;
+        for (int i = 0; i < w; i++) {
+            double s = 0.0;
+            for (int r = 0; r < n; r++)
+                s += fabs((double)feats[l][(size_t)r * w + i]);
+            d += s == 0.0;
+        }
+        row->layer_dead_pct[l] = 100.0 * d / w;
+        dead += d;
+        total += w;
+    }
+    row->dead_units_pct = total ? 100.0 * dead / total : NAN;
+}
+
+/* Frozen units (saturating activations): h <= lo + 0.01 on every probe example, or
+ * h >= hi - 0.01 on every one (hi + 0.01 with frozen_upper_rule = code, §10 row 12). */
+static void frozen_units(const plab_net *net, const plab_config *c, float **feats, int n,
+                         plab_task_row *row)
+{
+    double lo, hi;
+    if (net->desc.activation == PLAB_ACT_SIGMOID) {
+        lo = 0.0;
+        hi = 1.0;
+    } else if (net->desc.activation == PLAB_ACT_TANH) {
+        lo = -1.0;
+        hi = 1.0;
+    } else {
+        return;
+    }
+    double upper = c->frozen_upper_rule ? hi + 0.01 : hi - 0.01;
+    int total = 0, frozen = 0;
+    for (int l = 0; l < net->desc.num_hidden; l++) {
+        int w = net->layer[l].width;
+        for (int i = 0; i < w; i++) {
+            int all_lo = 1, all_hi = 1;
+            for (int r = 0; r < n; r++) {
+                double h = feats[l][(size_t)r * w + i];
+                all_lo &= h <= lo + 0.01;
+                all_hi &= h >= upper;
+            }
+            frozen += all_lo || all_hi;
+        }
+        total += w;
+    }
+    row->frozen_units_pct = total ? 100.0 * frozen / total : NAN;
+}
+
+/* Mean |theta| over all parameters, per linear layer, and of the LN gains; in double. */
+static void magnitudes(const plab_net *net, plab_task_row *row)
+{
+    double all = 0.0, gain = 0.0;
+    size_t gain_n = 0;
+    double layer_sum[PLAB_MAX_LAYERS] = {0};
+    size_t layer_n[PLAB_MAX_LAYERS] = {0};
+    for (int t = 0; t < net->num_tensors; t++) {
+        const plab_tensor *T = &net->tensor[t];
+        const float *p = net->params + T->offset;
+        double s = 0.0;
+        for (size_t i = 0; i < T->size; i++)
+            s += fabs((double)p[i]);
+        all += s;
+        if (T->kind == PLAB_TENSOR_WEIGHT || T->kind == PLAB_TENSOR_BIAS) {
+            layer_sum[T->layer] += s;
+            layer_n[T->layer] += T->size;
+        } else if (T->kind == PLAB_TENSOR_LN_GAIN) {
+            gain += s;
+            gain_n += T->size;
+        }
+    }
+    row->param_abs = all / (double)net->num_params;
+    row->ln_gain_abs = gain_n ? gain / (double)gain_n : NAN;
+    for (int l = 0; l < net->num_layers; l++)
+        row->layer_param_abs[l] = layer_sum[l] / (double)layer_n[l];
+}
+
+void plab_metrics_probe(plab_net *net, const plab_config *c, const float *X, int n,
+                        void *scratch, plab_task_row *row)
+{
+    float *feats[PLAB_MAX_HIDDEN];
+    char *b = scratch;
+    plab_plan p = {0, 0};
+    for (int l = 0; l < net->desc.num_hidden; l++)
+        feats[l] = (float *)(b + plab_plan_add(&p, (size_t)n * net->layer[l].width, sizeof(float)));
+    plab_metrics_clear_probe(row);
+    row->probed = 1;
+    gather(net, X, n, feats);
+    plab_activation a = net->desc.activation;
+    if (a == PLAB_ACT_RELU || a == PLAB_ACT_LEAKY_RELU || a == PLAB_ACT_CRELU)
+        dead_units(net, feats, n, row);
+    frozen_units(net, c, feats, n, row);
+    magnitudes(net, row);
+}

@@ -1,0 +1,63 @@
+/*
+ * net.h: the network's private layout, shared by the optimizer, the methods and the metrics.
+ */
+#ifndef PLAB_NET_H
+#define PLAB_NET_H
+
+#include "kernels/kernels.h"
+#include "plab.h"
+
+#define PLAB_MAX_LAYERS (PLAB_MAX_HIDDEN + 1)
+#define PLAB_MAX_TENSORS (4 * PLAB_MAX_LAYERS)
+
+/* One linear layer j (0..num_hidden; the last is the output layer). */
+typedef struct plab_layer {
+    int in;       /* I: fan-in (width of what it consumes) */
+    int units;    /* O: linear units */
+    int width;    /* width of its output a_j (2*units for CReLU; = units otherwise) */
+    int hidden;   /* 1 for hidden layers */
+    int ln;       /* post-activation LayerNorm */
+    int skip;     /* a_j = post_j + a_{j-1} */
+    int t_w, t_b, t_g, t_beta; /* tensor indices (-1 if absent) */
+    /* parameter views */
+    float *W, *b, *gamma, *beta;       /* W: (O, I); b: (O); gamma, beta: (width) */
+    float *gW, *gb, *ggamma, *gbeta;
+    /* activation cache, rows = max_batch */
+    float *z;     /* (N, O) pre-activation */
+    float *h;     /* (N, width) features: act(z), before LN and skips (hidden only) */
+    float *y;     /* (N, width) LN output (LN only) */
+    float *xhat;  /* (N, width) LN normalized input (LN only) */
+    float *rstd;  /* (N) LN reciprocal std (LN only) */
+    float *s;     /* (N, width) skip sum (skip only) */
+    const float *a; /* what the next layer reads: h, y or s */
+} plab_layer;
+
+struct plab_net {
+    plab_net_desc desc;
+    plab_kernels k;
+    plab_allocator alloc;
+    int has_alloc;
+    int num_layers; /* num_hidden + 1 */
+    plab_layer layer[PLAB_MAX_LAYERS];
+    int num_tensors;
+    plab_tensor tensor[PLAB_MAX_TENSORS];
+    size_t num_params;
+    float *params;  /* (P) */
+    float *grads;   /* (P) */
+    float *dz;      /* (N, max units) */
+    float *da[2];   /* (N, max width) ping-pong gradients w.r.t. layer outputs */
+    float *dh;      /* (N, max width) gradient w.r.t. features */
+    float *dout;    /* (N, output_dim) */
+    int max_width;
+    /* last forward */
+    const float *x;
+    int n;
+    const int32_t *labels;
+    const float *targets;
+    void *block;
+};
+
+/* Activation gain of the Kaiming schemes for an activation. */
+double plab_act_gain(plab_activation act);
+
+#endif

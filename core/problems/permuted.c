@@ -1,0 +1,272 @@
+/*
+ * permuted.c: Online Permuted image classification (ALGORITHMS §6.2).
+ *
+ * Three registered problems share this code:
+ *   pmnist     the 60,000 MNIST training images (loaded by the caller, idx.c)
+ *   pfmnist    the 60,000 Fashion-MNIST training images, the same way
+ *   synthetic  a seeded pool of generated class-prototype images (no download)
+ * Task k draws a uniform permutation of the pixel positions and applies it to the original
+ * images, then visits the images in a fresh uniform order, m consecutive examples per batch;
+ * one task is one pass (n/m updates). Optionally the labels are permuted per task too.
+ * Task k's draws come from the data sub-stream (seed, DATA, k + 1); the generated pool comes
+ * from (seed, DATA, 0).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../arena.h"
+#include "../problem.h"
+
+enum { SRC_MNIST, SRC_FASHION, SRC_SYNTHETIC };
+
+typedef struct perm_state {
+    int source;
+    const plab_dataset *data; /* the images in use (the caller's, or &own) */
+    plab_dataset own;         /* generated pool */
+    int n, D, C, m;
+    int steps_per_task;
+    int label_perm;
+    uint64_t seed;
+    int task;
+    int pos;                  /* next index into order */
+    plab_rng rng;             /* task sub-stream (continues for re-shuffles) */
+    uint32_t *perm;           /* (D) pixel permutation: x~_j = x_perm[j] */
+    uint32_t *order;          /* (n) example order */
+    uint32_t *scratch;        /* (n) probe sampling */
+    int32_t *label_map;       /* (C) */
+    float lut[256];           /* pixel / 255 */
+} perm_state;
+
+static int source_of(const plab_config *c)
+{
+    if (strcmp(c->problem, "pmnist") == 0)
+        return SRC_MNIST;
+    if (strcmp(c->problem, "pfmnist") == 0)
+        return SRC_FASHION;
+    return SRC_SYNTHETIC;
+}
+
+static void dims(const plab_config *c, const plab_dataset *d, int *n, int *D, int *C)
+{
+    if (source_of(c) == SRC_SYNTHETIC) {
+        *n = c->gen_pool;
+        *D = c->gen_dim;
+        *C = c->gen_classes;
+    } else if (d) {
+        *n = d->n;
+        *D = d->rows * d->cols;
+        *C = d->num_classes;
+    } else {
+        *n = 60000;
+        *D = 784;
+        *C = 10;
+    }
+}
+
+static plab_status check(const plab_config *c, const plab_dataset *d, char *err, size_t size)
+{
+    int n, D, C;
+    if (source_of(c) != SRC_SYNTHETIC && d) {
+        if (d->n < 1 || d->rows < 1 || d->cols < 1 || d->num_classes < 2 || !d->images ||
+            !d->labels) {
+            snprintf(err, size, "problem '%s': the dataset is empty or malformed", c->problem);
+            return PLAB_E_INVALID;
+        }
+    }
+    dims(c, d, &n, &D, &C);
+    if (c->batch_size > n) {
+        snprintf(err, size, "key 'batch_size': must be <= the %d examples of a task, got %d", n,
+                 c->batch_size);
+        return PLAB_E_INVALID;
+    }
+    return PLAB_OK;
+}
+
+static void shape(const plab_config *c, const plab_dataset *d, plab_problem_shape *out)
+{
+    int n, D, C;
+    dims(c, d, &n, &D, &C);
+    out->input_dim = D;
+    out->output_dim = C;
+    out->loss = PLAB_LOSS_SOFTMAX_XENT;
+    out->steps_per_task = n / c->batch_size;
+    out->probe_size = n < 1500 ? n : 1500;
+    out->needs_dataset = source_of(c) != SRC_SYNTHETIC;
+}
+
+/* Offsets of the arrays that follow the struct; bytes total. */
+static size_t layout(const plab_config *c, const plab_dataset *d, size_t off[7])
+{
+    int n, D, C;
+    dims(c, d, &n, &D, &C);
+    plab_plan p = {0, 0};
+    plab_plan_add(&p, 1, sizeof(perm_state));
+    off[0] = plab_plan_add(&p, (size_t)D, sizeof(uint32_t));
+    off[1] = plab_plan_add(&p, (size_t)n, sizeof(uint32_t));
+    off[2] = plab_plan_add(&p, (size_t)n, sizeof(uint32_t));
+    off[3] = plab_plan_add(&p, (size_t)C, sizeof(int32_t));
+    off[4] = off[5] = off[6] = 0;
+    if (source_of(c) == SRC_SYNTHETIC) {
+        off[4] = plab_plan_add(&p, (size_t)n * (size_t)D, 1);
+        off[5] = plab_plan_add(&p, (size_t)n, 1);
+        off[6] = plab_plan_add(&p, (size_t)C * (size_t)D, 1);
+    }
+    return p.overflow ? 0 : p.bytes;
+}
+
+static size_t state_bytes(const plab_config *c, const plab_dataset *d)
+{
+    size_t off[7];
+    return layout(c, d, off);
+}
+
+/* Fisher-Yates shuffle of a[0..n) with unbiased bounded integers. */
+static void shuffle(uint32_t *a, int n, plab_rng *r)
+{
+    for (int i = n - 1; i > 0; i--) {
+        uint32_t j = plab_rng_below(r, (uint32_t)i + 1u);
+        uint32_t t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+    }
+}
+
+/*
+ * The generated pool: C prototypes, each a random sparse binary image (20 % of pixels on);
+ * an example is its class prototype with every pixel flipped with probability 0.1 and each
+ * "on" pixel given a random intensity in [128, 255]. Draw order: prototypes (row-major),
+ * then per example: label, then per pixel the flip draw and, if on, the intensity.
+ */
+static void generate(perm_state *s, uint8_t *proto, plab_rng *r)
+{
+    int D = s->D, C = s->C;
+    for (int i = 0; i < C * D; i++)
+        proto[i] = plab_rng_uniform(r) < 0.2f;
+    for (int e = 0; e < s->n; e++) {
+        int y = (int)plab_rng_below(r, (uint32_t)C);
+        s->own.labels[e] = (uint8_t)y;
+        const uint8_t *pr = proto + (size_t)y * D;
+        uint8_t *x = s->own.images + (size_t)e * D;
+        for (int j = 0; j < D; j++) {
+            int on = pr[j];
+            if (plab_rng_uniform(r) < 0.1f)
+                on = !on;
+            x[j] = on ? (uint8_t)(128u + plab_rng_below(r, 128u)) : 0u;
+        }
+    }
+}
+
+static plab_status init(void *state, const plab_config *c, const plab_dataset *d)
+{
+    size_t off[7];
+    layout(c, d, off);
+    perm_state *s = state;
+    char *base = state;
+    s->source = source_of(c);
+    dims(c, d, &s->n, &s->D, &s->C);
+    s->m = c->batch_size;
+    s->steps_per_task = c->steps_per_task ? c->steps_per_task : s->n / s->m;
+    s->label_perm = c->label_permutation;
+    s->seed = c->seed;
+    s->perm = (uint32_t *)(base + off[0]);
+    s->order = (uint32_t *)(base + off[1]);
+    s->scratch = (uint32_t *)(base + off[2]);
+    s->label_map = (int32_t *)(base + off[3]);
+    for (int i = 0; i < 256; i++)
+        s->lut[i] = (float)i / 255.0f;
+    if (s->source == SRC_SYNTHETIC) {
+        s->own.n = s->n;
+        s->own.rows = 1;
+        s->own.cols = s->D;
+        s->own.num_classes = s->C;
+        s->own.images = (uint8_t *)(base + off[4]);
+        s->own.labels = (uint8_t *)(base + off[5]);
+        plab_rng r;
+        plab_rng_seed(&r, c->seed, PLAB_STREAM_DATA, 0);
+        generate(s, (uint8_t *)(base + off[6]), &r);
+        s->data = &s->own;
+    } else {
+        s->data = d;
+    }
+    for (int i = 0; i < s->n; i++)
+        if (s->data->labels[i] >= s->C)
+            return PLAB_E_FORMAT;
+    s->task = -1;
+    return PLAB_OK;
+}
+
+static void begin_task(void *state, int k)
+{
+    perm_state *s = state;
+    s->task = k;
+    plab_rng_seed(&s->rng, s->seed, PLAB_STREAM_DATA, (uint64_t)k + 1u);
+    for (int j = 0; j < s->D; j++)
+        s->perm[j] = (uint32_t)j;
+    shuffle(s->perm, s->D, &s->rng);
+    for (int i = 0; i < s->n; i++)
+        s->order[i] = (uint32_t)i;
+    shuffle(s->order, s->n, &s->rng);
+    for (int i = 0; i < s->C; i++)
+        s->label_map[i] = i;
+    if (s->label_perm)
+        shuffle((uint32_t *)s->label_map, s->C, &s->rng);
+    s->pos = 0;
+}
+
+/* Writes image idx under the task's pixel permutation into x (D floats). */
+static void permuted_image(const perm_state *s, uint32_t idx, float *x)
+{
+    const uint8_t *img = s->data->images + (size_t)idx * s->D;
+    for (int j = 0; j < s->D; j++)
+        x[j] = s->lut[img[s->perm[j]]];
+}
+
+static void next_batch(void *state, float *X, int32_t *labels, float *targets)
+{
+    perm_state *s = state;
+    (void)targets;
+    for (int r = 0; r < s->m; r++) {
+        if (s->pos == s->n) { /* more steps than one pass: a fresh shuffle continues */
+            shuffle(s->order, s->n, &s->rng);
+            s->pos = 0;
+        }
+        uint32_t idx = s->order[s->pos++];
+        permuted_image(s, idx, X + (size_t)r * s->D);
+        labels[r] = s->label_map[s->data->labels[idx]];
+    }
+}
+
+/* n distinct images chosen uniformly (partial Fisher-Yates on the metrics stream). */
+static void probe(void *state, int n, plab_rng *rng, float *X)
+{
+    perm_state *s = state;
+    for (int i = 0; i < s->n; i++)
+        s->scratch[i] = (uint32_t)i;
+    if (n > s->n)
+        n = s->n;
+    for (int i = 0; i < n; i++) {
+        uint32_t j = (uint32_t)i + plab_rng_below(rng, (uint32_t)(s->n - i));
+        uint32_t t = s->scratch[i];
+        s->scratch[i] = s->scratch[j];
+        s->scratch[j] = t;
+        permuted_image(s, s->scratch[i], X + (size_t)i * s->D);
+    }
+}
+
+const plab_problem_vt plab_problem_pmnist = {
+    "pmnist",
+    "Online Permuted MNIST: a new pixel permutation per task, one shuffled pass per task",
+    check, shape, state_bytes, init, begin_task, next_batch, probe,
+};
+
+const plab_problem_vt plab_problem_pfmnist = {
+    "pfmnist",
+    "Online Permuted Fashion-MNIST: as pmnist on the Fashion-MNIST training images",
+    check, shape, state_bytes, init, begin_task, next_batch, probe,
+};
+
+const plab_problem_vt plab_problem_synthetic = {
+    "synthetic",
+    "Permuted synthetic prototypes: seeded sparse class-prototype images, no download",
+    check, shape, state_bytes, init, begin_task, next_batch, probe,
+};

@@ -1,0 +1,459 @@
+/*
+ * run.c: the training loop, written once (ALGORITHMS §2.1), and the run's bookkeeping:
+ * online accuracy and loss per 10-update window and per task (§7.1), per-step diagnostics and
+ * re-initialization events (§7.2), and probe metrics at task starts (§7.3).
+ *
+ * Memory: the network and the optimizer each make one allocation; everything else the run
+ * needs (the batch, the problem's and methods' state, the probe set and its scratch) is one
+ * planned block. plab_run_step allocates nothing.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "arena.h"
+#include "method.h"
+#include "metrics.h"
+#include "problem.h"
+
+struct plab_run {
+    plab_config cfg;
+    plab_allocator alloc;
+    int has_alloc;
+    const plab_problem_vt *problem;
+    plab_problem_shape shape;
+    void *pstate;
+    plab_net *net;
+    plab_optim *opt;
+    int num_methods;
+    const plab_method_vt *methods[PLAB_MAX_METHODS];
+    void *mstate[PLAB_MAX_METHODS];
+    int has_hook;
+    plab_rng rng_init, rng_reinit, rng_noise, rng_metrics;
+    plab_sink sink;
+    /* progress */
+    int steps_per_task;
+    int task;          /* current task */
+    int step_in_task;  /* updates done in the current task */
+    int64_t t;         /* updates done */
+    int failed;
+    char error[256];
+    /* batch */
+    float *X;          /* (m, input_dim) */
+    int32_t *labels;   /* (m) */
+    float *targets;    /* (m, output_dim) */
+    /* probes */
+    int probe_n;
+    float *probe_X;    /* (probe_n, input_dim) */
+    void *probe_scratch;
+    /* accumulators (double, fixed order) */
+    plab_window_row win;
+    double win_acc, win_loss, win_grad;
+    plab_task_row row;
+    double task_acc, task_loss, task_grad, task_jump, task_jump_abs;
+    plab_reinit_stats stats;
+    int64_t *per_tensor;
+    int event_pending;
+    plab_event_row pending;
+    uint64_t trace;
+    void *block;
+};
+
+static void set_error(plab_run *r, const char *msg)
+{
+    snprintf(r->error, sizeof r->error, "%s", msg);
+}
+
+plab_status plab_run_create(const plab_config *c, const plab_dataset *data,
+                            const plab_allocator *alloc, plab_run **out, char *err,
+                            size_t err_size)
+{
+    char tmp[256];
+    if (!err || err_size == 0) {
+        err = tmp;
+        err_size = sizeof tmp;
+    }
+    err[0] = 0;
+    *out = NULL;
+    plab_status st = plab_config_check(c, err, err_size);
+    if (st != PLAB_OK)
+        return st;
+    const plab_problem_vt *pv = plab_problem_find(c->problem);
+    plab_problem_shape shape;
+    pv->shape(c, data, &shape);
+    if (shape.needs_dataset && !data) {
+        snprintf(err, err_size, "problem '%s' needs its dataset; none was loaded", c->problem);
+        return PLAB_E_INVALID;
+    }
+    st = pv->check(c, data, err, err_size);
+    if (st != PLAB_OK)
+        return st;
+
+    plab_net_desc nd;
+    plab_config_net_desc(c, shape.input_dim, shape.output_dim, shape.loss, &nd);
+    st = plab_net_desc_check(&nd, err, err_size);
+    if (st != PLAB_OK)
+        return st;
+    plab_optim_desc od;
+    plab_config_optim_desc(c, &od);
+    st = plab_optim_desc_check(&od, err, err_size);
+    if (st != PLAB_OK)
+        return st;
+
+    plab_run *r = plab_alloc(alloc, sizeof *r);
+    if (!r) {
+        snprintf(err, err_size, "out of memory");
+        return PLAB_E_NOMEM;
+    }
+    memset(r, 0, sizeof *r);
+    r->cfg = *c;
+    if (alloc) {
+        r->alloc = *alloc;
+        r->has_alloc = 1;
+    }
+    r->problem = pv;
+    r->shape = shape;
+    r->steps_per_task = c->steps_per_task ? c->steps_per_task : shape.steps_per_task;
+    if (r->steps_per_task < 1) {
+        snprintf(err, err_size, "key 'steps_per_task': the problem gives no updates per task");
+        plab_run_destroy(r);
+        return PLAB_E_INVALID;
+    }
+
+    st = plab_net_create(&nd, (plab_kernels_id)c->kernels, alloc, &r->net);
+    if (st != PLAB_OK) {
+        snprintf(err, err_size, "%s",
+                 st == PLAB_E_NOMEM ? "out of memory for the network"
+                                    : "the network could not be created");
+        plab_run_destroy(r);
+        return st;
+    }
+    st = plab_optim_create(&od, r->net, alloc, &r->opt);
+    if (st != PLAB_OK) {
+        snprintf(err, err_size, "out of memory for the optimizer");
+        plab_run_destroy(r);
+        return st;
+    }
+    r->num_methods = plab_methods_for_config(c, r->methods, PLAB_MAX_METHODS);
+
+    /* plan the run's block */
+    r->probe_n = c->probe_every ? (c->probe_size ? c->probe_size : shape.probe_size) : 0;
+    plab_plan p = {0, 0};
+    size_t m = (size_t)c->batch_size;
+    size_t o_x = plab_plan_add(&p, m * (size_t)shape.input_dim, sizeof(float));
+    size_t o_l = plab_plan_add(&p, m, sizeof(int32_t));
+    size_t o_t = plab_plan_add(&p, m * (size_t)shape.output_dim, sizeof(float));
+    size_t o_ps = plab_plan_add(&p, pv->state_bytes(c, data), 1);
+    size_t o_px = plab_plan_add(&p, (size_t)r->probe_n * (size_t)shape.input_dim, sizeof(float));
+    size_t o_scr =
+        plab_plan_add(&p, r->probe_n ? plab_metrics_probe_bytes(c, r->net, r->probe_n) : 0, 1);
+    size_t o_pt = plab_plan_add(&p, (size_t)plab_net_num_tensors(r->net), sizeof(int64_t));
+    size_t o_m[PLAB_MAX_METHODS];
+    for (int i = 0; i < r->num_methods; i++)
+        o_m[i] = plab_plan_add(&p, r->methods[i]->state_bytes(c, r->net), 1);
+    if (p.overflow) {
+        snprintf(err, err_size, "the run's buffers would not fit in memory");
+        plab_run_destroy(r);
+        return PLAB_E_NOMEM;
+    }
+    r->block = plab_alloc(alloc, p.bytes);
+    if (!r->block) {
+        snprintf(err, err_size, "out of memory: the run needs %zu bytes", p.bytes);
+        plab_run_destroy(r);
+        return PLAB_E_NOMEM;
+    }
+    memset(r->block, 0, p.bytes);
+    char *b = r->block;
+    r->X = (float *)(b + o_x);
+    r->labels = (int32_t *)(b + o_l);
+    r->targets = (float *)(b + o_t);
+    r->pstate = b + o_ps;
+    r->probe_X = (float *)(b + o_px);
+    r->probe_scratch = b + o_scr;
+    r->per_tensor = (int64_t *)(b + o_pt);
+    r->stats.per_tensor = r->per_tensor;
+
+    st = pv->init(r->pstate, c, data);
+    if (st != PLAB_OK) {
+        snprintf(err, err_size, "problem '%s': the dataset does not fit the problem", c->problem);
+        plab_run_destroy(r);
+        return st;
+    }
+    plab_rng_seed(&r->rng_init, c->seed, PLAB_STREAM_INIT, 0);
+    plab_rng_seed(&r->rng_reinit, c->seed, PLAB_STREAM_REINIT, 0);
+    plab_rng_seed(&r->rng_noise, c->seed, PLAB_STREAM_NOISE, 0);
+    plab_rng_seed(&r->rng_metrics, c->seed, PLAB_STREAM_METRICS, 0);
+    plab_net_init_params(r->net, &r->rng_init);
+    for (int i = 0; i < r->num_methods; i++) {
+        r->mstate[i] = b + o_m[i];
+        st = r->methods[i]->init(r->mstate[i], c, r->net);
+        if (st != PLAB_OK) {
+            snprintf(err, err_size, "method '%s' could not be set up for this network",
+                     r->methods[i]->name);
+            plab_run_destroy(r);
+            return st;
+        }
+        if (r->methods[i]->backward_hook)
+            r->has_hook = 1;
+    }
+    r->trace = 0xcbf29ce484222325ull;
+    *out = r;
+    return PLAB_OK;
+}
+
+void plab_run_destroy(plab_run *r)
+{
+    if (!r)
+        return;
+    plab_allocator a = r->alloc;
+    const plab_allocator *ap = r->has_alloc ? &a : NULL;
+    plab_optim_destroy(r->opt);
+    plab_net_destroy(r->net);
+    plab_free(ap, r->block);
+    plab_free(ap, r);
+}
+
+void plab_run_set_sink(plab_run *r, const plab_sink *sink)
+{
+    if (sink)
+        r->sink = *sink;
+    else
+        memset(&r->sink, 0, sizeof r->sink);
+}
+
+int plab_run_done(const plab_run *r) { return r->task >= r->cfg.tasks; }
+int64_t plab_run_steps_done(const plab_run *r) { return r->t; }
+int64_t plab_run_total_steps(const plab_run *r)
+{
+    return (int64_t)r->cfg.tasks * r->steps_per_task;
+}
+int plab_run_current_task(const plab_run *r) { return r->task; }
+int plab_run_steps_per_task(const plab_run *r) { return r->steps_per_task; }
+const char *plab_run_error(const plab_run *r) { return r->error; }
+const plab_config *plab_run_config(const plab_run *r) { return &r->cfg; }
+plab_net *plab_run_net(plab_run *r) { return r->net; }
+plab_optim *plab_run_optim(plab_run *r) { return r->opt; }
+const int64_t *plab_run_reinit_per_tensor(const plab_run *r) { return r->per_tensor; }
+
+uint64_t plab_run_trace_hash(const plab_run *r)
+{
+    uint64_t h = r->trace ^ plab_net_param_hash(r->net);
+    return h * 0x100000001b3ull;
+}
+
+static void mix_trace(plab_run *r, float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    for (int i = 0; i < 4; i++) {
+        r->trace ^= (u >> (8 * i)) & 0xffu;
+        r->trace *= 0x100000001b3ull;
+    }
+}
+
+static void method_ctx(plab_run *r, plab_method_ctx *ctx)
+{
+    ctx->net = r->net;
+    ctx->optim = r->opt;
+    ctx->cfg = &r->cfg;
+    ctx->init = &r->rng_init;
+    ctx->reinit = &r->rng_reinit;
+    ctx->noise = &r->rng_noise;
+    ctx->t = r->t;
+    ctx->task = r->task;
+    ctx->stats = &r->stats;
+}
+
+typedef struct hook_env {
+    plab_run *r;
+    plab_method_ctx ctx;
+} hook_env;
+
+static void backward_hook(void *p, plab_net *net, int layer, int phase)
+{
+    hook_env *env = p;
+    (void)net;
+    for (int i = 0; i < env->r->num_methods; i++)
+        if (env->r->methods[i]->backward_hook)
+            env->r->methods[i]->backward_hook(env->r->mstate[i], &env->ctx, layer, phase);
+}
+
+static void reset_stats(plab_run *r)
+{
+    r->stats.weights = r->stats.units = r->stats.entries = 0;
+    r->stats.overlap_pct = NAN;
+}
+
+/* Task boundary work (§2.1): problem, reset and methods, then the probe. */
+static void begin_task(plab_run *r)
+{
+    r->problem->begin_task(r->pstate, r->task);
+    memset(&r->row, 0, sizeof r->row);
+    r->row.task = r->task;
+    r->row.first_step = r->t + 1;
+    r->task_acc = r->task_loss = r->task_grad = r->task_jump = r->task_jump_abs = 0.0;
+    plab_metrics_clear_probe(&r->row);
+    reset_stats(r);
+    plab_method_ctx ctx;
+    method_ctx(r, &ctx);
+    for (int i = 0; i < r->num_methods; i++)
+        if (r->methods[i]->begin_task)
+            r->methods[i]->begin_task(r->mstate[i], &ctx, r->task);
+    /* a boundary reset counts towards the task's re-initializations, not as an event */
+    r->row.reinit_weights += r->stats.weights;
+    r->row.reinit_entries += r->stats.entries;
+    if (r->probe_n && r->task % r->cfg.probe_every == 0) {
+        r->problem->probe(r->pstate, r->probe_n, &r->rng_metrics, r->probe_X);
+        plab_metrics_probe(r->net, &r->cfg, r->probe_X, r->probe_n, r->probe_scratch, &r->row);
+    }
+}
+
+static void emit_window(plab_run *r)
+{
+    if (r->win.count == 0)
+        return;
+    r->win.step = r->t;
+    r->win.task = r->task;
+    r->win.accuracy = r->win_acc / r->win.count;
+    r->win.loss = r->win_loss / r->win.count;
+    r->win.grad_abs = r->win_grad / r->win.count;
+    if (r->sink.window)
+        r->sink.window(r->sink.ctx, &r->win);
+    r->win.count = 0;
+    r->win_acc = r->win_loss = r->win_grad = 0.0;
+}
+
+static void emit_task(plab_run *r)
+{
+    plab_task_row *row = &r->row;
+    row->steps = r->step_in_task;
+    row->accuracy = r->task_acc / row->steps;
+    row->loss = r->task_loss / row->steps;
+    row->grad_abs = r->task_grad / row->steps;
+    row->reinit_pct = 100.0 * (double)row->reinit_weights / (double)plab_net_num_params(r->net);
+    row->loss_jump = row->jump_count ? r->task_jump / row->jump_count : NAN;
+    row->loss_jump_abs = row->jump_count ? r->task_jump_abs / row->jump_count : NAN;
+    if (r->sink.task)
+        r->sink.task(r->sink.ctx, row);
+}
+
+/* Completes the pending event with the loss of the step after it. */
+static void close_event(plab_run *r, double loss_after)
+{
+    if (!r->event_pending)
+        return;
+    r->pending.loss_after = loss_after;
+    if (isfinite(loss_after) && r->pending.task == r->task) {
+        double d = loss_after - r->pending.loss_before;
+        r->task_jump += d;
+        r->task_jump_abs += fabs(d);
+        r->row.jump_count++;
+    }
+    if (r->sink.event)
+        r->sink.event(r->sink.ctx, &r->pending);
+    r->event_pending = 0;
+}
+
+/* Names the first tensor holding a non-finite value, for a divergence message. */
+static const char *nonfinite_tensor(const plab_net *net)
+{
+    const float *p = plab_net_params_const(net);
+    for (int t = 0; t < plab_net_num_tensors(net); t++) {
+        const plab_tensor *T = plab_net_tensor(net, t);
+        for (size_t i = 0; i < T->size; i++)
+            if (!isfinite(p[T->offset + i]))
+                return T->name;
+    }
+    return NULL;
+}
+
+plab_status plab_run_step(plab_run *r)
+{
+    if (r->failed)
+        return PLAB_E_DIVERGED;
+    if (plab_run_done(r))
+        return PLAB_E_STATE;
+    if (r->step_in_task == 0)
+        begin_task(r);
+    r->t++;
+    r->problem->next_batch(r->pstate, r->X, r->labels, r->targets);
+    float loss;
+    int correct = 0;
+    int m = r->cfg.batch_size;
+    plab_status st = plab_net_forward(r->net, r->X, r->labels, r->targets, m, &loss, &correct);
+    if (st != PLAB_OK) {
+        set_error(r, "internal error: the problem produced an invalid batch");
+        r->failed = 1;
+        return st;
+    }
+    close_event(r, loss);
+    if (!isfinite(loss)) {
+        const char *where = nonfinite_tensor(r->net);
+        snprintf(r->error, sizeof r->error,
+                 "diverged at step %lld (task %d): the loss is %s%s%s", (long long)r->t, r->task,
+                 isnan(loss) ? "NaN" : "infinite", where ? "; first non-finite parameter in " : "",
+                 where ? where : "");
+        r->failed = 1;
+        return PLAB_E_DIVERGED;
+    }
+    mix_trace(r, loss);
+    reset_stats(r);
+    hook_env env;
+    env.r = r;
+    method_ctx(r, &env.ctx);
+    plab_net_backward(r->net, r->has_hook ? backward_hook : NULL, &env);
+    plab_optim_step(r->opt, r->net);
+    for (int i = 0; i < r->num_methods; i++)
+        if (r->methods[i]->after_update)
+            r->methods[i]->after_update(r->mstate[i], &env.ctx);
+
+    /* per-step metrics (§7.1, §7.2) */
+    size_t P = plab_net_num_params(r->net);
+    double acc = r->shape.loss == PLAB_LOSS_SOFTMAX_XENT ? (double)correct / m : NAN;
+    double grad = (double)r->net->k.asum(plab_net_grads(r->net), P) / (double)P;
+    r->win.count++;
+    r->win_acc += acc;
+    r->win_loss += loss;
+    r->win_grad += grad;
+    r->task_acc += acc;
+    r->task_loss += loss;
+    r->task_grad += grad;
+    if (r->stats.weights > 0 || r->stats.entries > 0) {
+        r->row.reinit_weights += r->stats.weights;
+        r->row.reinit_units += r->stats.units;
+        r->row.reinit_entries += r->stats.entries;
+        r->row.reinit_events++;
+        r->event_pending = 1;
+        r->pending.step = r->t;
+        r->pending.task = r->task;
+        r->pending.weights = r->stats.weights;
+        r->pending.units = r->stats.units;
+        r->pending.entries = r->stats.entries;
+        r->pending.pct = 100.0 * (double)r->stats.weights / (double)P;
+        r->pending.overlap_pct = r->stats.overlap_pct;
+        r->pending.loss_before = loss;
+        r->pending.loss_after = NAN;
+    }
+    r->step_in_task++;
+    if (r->win.count == 10 || r->step_in_task == r->steps_per_task)
+        emit_window(r);
+    if (r->step_in_task == r->steps_per_task) {
+        emit_task(r);
+        r->task++;
+        r->step_in_task = 0;
+        if (plab_run_done(r))
+            close_event(r, NAN);
+    }
+    return PLAB_OK;
+}
+
+plab_status plab_run_task(plab_run *r)
+{
+    int task = r->task;
+    while (!plab_run_done(r) && r->task == task) {
+        plab_status st = plab_run_step(r);
+        if (st != PLAB_OK)
+            return st;
+    }
+    return PLAB_OK;
+}

@@ -1,0 +1,45 @@
+/* testutil.c: see testutil.h. */
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void *ca_alloc(void *ctx, size_t size, size_t align)
+{
+    count_alloc *c = ctx;
+    c->allocs++;
+    size = (size + align - 1) / align * align;
+    return aligned_alloc(align, size);
+}
+
+static void ca_free(void *ctx, void *p)
+{
+    count_alloc *c = ctx;
+    if (p)
+        c->frees++;
+    free(p);
+}
+
+void count_alloc_init(count_alloc *c)
+{
+    memset(c, 0, sizeof *c);
+    c->a.alloc = ca_alloc;
+    c->a.free = ca_free;
+    c->a.ctx = c;
+}
+
+int test_backends(plab_kernels_id out[PLAB_KERNELS_COUNT])
+{
+    int n = 0;
+    const char *env = getenv("PLAB_KERNELS");
+    plab_kernels_id forced;
+    if (env && *env && plab_kernels_parse(env, &forced) == PLAB_OK && forced != PLAB_KERNELS_AUTO) {
+        if (plab_kernels_available(forced))
+            out[n++] = forced;
+        return n;
+    }
+    for (int i = PLAB_KERNELS_SCALAR; i < PLAB_KERNELS_COUNT; i++)
+        if (plab_kernels_available((plab_kernels_id)i))
+            out[n++] = (plab_kernels_id)i;
+    return n;
+}
