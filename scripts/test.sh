@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Runs every test of plab. Each configuration builds in its own directory:
+#   build-test-gcc     gcc -O3, ctest once per kernel backend (PLAB_KERNELS=...)
+#   build-test-clang   clang -O3
+#   build-test-O0      gcc -O0 (determinism across optimization levels)
+#   build-test-asan    gcc -O1 with AddressSanitizer + UndefinedBehaviorSanitizer
+#   build-wasm, build-wasm-scalar   Emscripten builds, tests run by Node
+# Usage: scripts/test.sh [quick]   (quick: gcc -O3 and wasm SIMD only)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-full}"
+jobs="$(nproc 2>/dev/null || echo 2)"
+export NODE_PATH="${NODE_PATH:-/usr/share/nodejs}"
+failed=()
+
+step() { echo; echo "=== $*"; }
+
+native() { # dir, cmake args...
+  local dir="$1"; shift
+  cmake -S . -B "$dir" -DPLAB_BENCH=OFF "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs" >/dev/null
+}
+
+ctest_in() { # dir, label, env...
+  local dir="$1" label="$2"; shift 2
+  if ! (cd "$dir" && env "$@" ctest --output-on-failure -j "$jobs" --timeout 900); then
+    failed+=("$label")
+  fi
+}
+
+step "gcc -O3"
+native build-test-gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Release
+for k in $(build-test-gcc/tests/list_backends); do
+  step "gcc -O3, PLAB_KERNELS=$k"
+  ctest_in build-test-gcc "gcc/$k" PLAB_KERNELS="$k"
+done
+
+if [ "$mode" != quick ]; then
+  step "clang -O3 (all backends)"
+  native build-test-clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Release
+  ctest_in build-test-clang clang
+
+  step "gcc -O0 (all backends)"
+  native build-test-O0 -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG=-O0
+  ctest_in build-test-O0 gcc-O0
+
+  step "gcc ASan + UBSan (all backends)"
+  native build-test-asan -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPLAB_SANITIZE=ON
+  ctest_in build-test-asan asan ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+fi
+
+step "wasm SIMD128 under Node"
+emcmake cmake -S . -B build-wasm -DCMAKE_BUILD_TYPE=Release -DPLAB_BENCH=OFF -DPLAB_WASM_SIMD=ON >/dev/null
+cmake --build build-wasm -j "$jobs" >/dev/null
+ctest_in build-wasm wasm-simd
+
+if [ "$mode" != quick ]; then
+  step "wasm scalar under Node"
+  emcmake cmake -S . -B build-wasm-scalar -DCMAKE_BUILD_TYPE=Release -DPLAB_BENCH=OFF -DPLAB_WASM_SIMD=OFF >/dev/null
+  cmake --build build-wasm-scalar -j "$jobs" >/dev/null
+  ctest_in build-wasm-scalar wasm-scalar
+fi
+
+echo
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "ALL TESTS PASSED"

@@ -1,0 +1,75 @@
+/*
+ * test_golden.c: the golden-trace test. Every scenario of support/golden.c, run on every
+ * kernel backend this machine has, must reproduce the hash in tests/golden/traces.txt: the
+ * same bits across backends, compilers, optimization levels and (tests/wasm) WebAssembly.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "golden.h"
+#include "testutil.h"
+
+static void test_scenarios(void **state)
+{
+    (void)state;
+    const char *src = getenv("PLAB_SOURCE_DIR");
+    assert_non_null(src);
+    plab_kernels_id ks[PLAB_KERNELS_COUNT];
+    int nk = test_backends(ks);
+    assert_true(nk >= 1);
+    int failures = 0;
+    for (int i = 0; i < golden_count; i++) {
+        uint64_t want;
+        if (golden_expected(src, golden_scenarios[i].name, &want) != 0) {
+            fprintf(stderr, "no golden hash for '%s' (run scripts/update-golden.sh)\n",
+                    golden_scenarios[i].name);
+            failures++;
+            continue;
+        }
+        for (int j = 0; j < nk; j++) {
+            uint64_t got;
+            double loss;
+            assert_int_equal(golden_run(&golden_scenarios[i], ks[j], &got, &loss), PLAB_OK);
+            if (got != want) {
+                fprintf(stderr, "%s on %s: trace %016llx, golden %016llx\n",
+                        golden_scenarios[i].name, plab_kernels_name(ks[j]),
+                        (unsigned long long)got, (unsigned long long)want);
+                failures++;
+            }
+        }
+    }
+    assert_int_equal(failures, 0);
+}
+
+/* The trace must depend on the seed and the settings: a hash that ignored them would make the
+ * test above unable to fail. */
+static void test_trace_sensitive(void **state)
+{
+    (void)state;
+    golden_scenario a = {"a", "problem=synthetic tasks=1 hidden=16 gen_dim=32 seed=1"};
+    golden_scenario b = {"b", "problem=synthetic tasks=1 hidden=16 gen_dim=32 seed=2"};
+    golden_scenario c = {"c", "problem=synthetic tasks=1 hidden=16 gen_dim=32 seed=1 lr=0.04"};
+    uint64_t ha, hb, hc, ha2;
+    assert_int_equal(golden_run(&a, PLAB_KERNELS_SCALAR, &ha, NULL), PLAB_OK);
+    assert_int_equal(golden_run(&a, PLAB_KERNELS_SCALAR, &ha2, NULL), PLAB_OK);
+    assert_int_equal(golden_run(&b, PLAB_KERNELS_SCALAR, &hb, NULL), PLAB_OK);
+    assert_int_equal(golden_run(&c, PLAB_KERNELS_SCALAR, &hc, NULL), PLAB_OK);
+    assert_true(ha == ha2);
+    assert_true(ha != hb);
+    assert_true(ha != hc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_trace_sensitive),
+        cmocka_unit_test(test_scenarios),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
