@@ -8,6 +8,8 @@
  *   backward_hook inside the backward pass (unit_reset_timing = before_step), §2.2
  *   after_update  after the optimizer step, in the order unit method, SWR, noise (§2.1 5-7)
  * No hook may allocate. A method reports what it reinitialized through ctx->stats.
+ * A method's state must hold no pointers: checkpoints save and restore it as bytes, so
+ * scratch arrays inside the state are addressed by offsets from the state's start.
  */
 #ifndef PLAB_METHOD_H
 #define PLAB_METHOD_H

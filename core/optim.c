@@ -9,19 +9,7 @@
 
 #include "arena.h"
 #include "net.h"
-
-struct plab_optim {
-    plab_optim_desc desc;
-    plab_kernels k;
-    plab_allocator alloc;
-    int has_alloc;
-    size_t n;
-    float *m;       /* momentum buffer, or Adam first moment (P) */
-    float *v;       /* Adam second moment (P) */
-    uint32_t *steps; /* per-entry Adam step counts (P), only with per_entry_steps */
-    uint64_t t;     /* global step count */
-    void *block;
-};
+#include "optim.h"
 
 void plab_optim_desc_default(plab_optim_desc *d)
 {
@@ -205,4 +193,16 @@ void plab_optim_reset_strided(plab_optim *o, size_t offset, size_t count, size_t
 void plab_optim_reset_range(plab_optim *o, size_t offset, size_t count)
 {
     plab_optim_reset_strided(o, offset, count, 1);
+}
+
+/* Zeros m and v (or the momentum buffer) of count entries from offset with the given stride and
+ * leaves per-entry step counts alone: ReDo's moment reset (ALGORITHMS §4.6). */
+void plab_optim_zero_moments_strided(plab_optim *o, size_t offset, size_t count, size_t stride)
+{
+    for (size_t i = 0, j = offset; i < count && j < o->n; i++, j += stride) {
+        if (o->m)
+            o->m[j] = 0.0f;
+        if (o->v)
+            o->v[j] = 0.0f;
+    }
 }

@@ -15,49 +15,7 @@
 #include "method.h"
 #include "metrics.h"
 #include "problem.h"
-
-struct plab_run {
-    plab_config cfg;
-    plab_allocator alloc;
-    int has_alloc;
-    const plab_problem_vt *problem;
-    plab_problem_shape shape;
-    void *pstate;
-    plab_net *net;
-    plab_optim *opt;
-    int num_methods;
-    const plab_method_vt *methods[PLAB_MAX_METHODS];
-    void *mstate[PLAB_MAX_METHODS];
-    int has_hook;
-    plab_rng rng_init, rng_reinit, rng_noise, rng_metrics;
-    plab_sink sink;
-    /* progress */
-    int steps_per_task;
-    int task;          /* current task */
-    int step_in_task;  /* updates done in the current task */
-    int64_t t;         /* updates done */
-    int failed;
-    char error[256];
-    /* batch */
-    float *X;          /* (m, input_dim) */
-    int32_t *labels;   /* (m) */
-    float *targets;    /* (m, output_dim) */
-    /* probes */
-    int probe_n;
-    float *probe_X;    /* (probe_n, input_dim) */
-    void *probe_scratch;
-    /* accumulators (double, fixed order) */
-    plab_window_row win;
-    double win_acc, win_loss, win_grad;
-    plab_task_row row;
-    double task_acc, task_loss, task_grad, task_jump, task_jump_abs;
-    plab_reinit_stats stats;
-    int64_t *per_tensor;
-    int event_pending;
-    plab_event_row pending;
-    uint64_t trace;
-    void *block;
-};
+#include "run.h"
 
 static void set_error(plab_run *r, const char *msg)
 {
@@ -149,8 +107,10 @@ plab_status plab_run_create(const plab_config *c, const plab_dataset *data,
         plab_plan_add(&p, r->probe_n ? plab_metrics_probe_bytes(c, r->net, r->probe_n) : 0, 1);
     size_t o_pt = plab_plan_add(&p, (size_t)plab_net_num_tensors(r->net), sizeof(int64_t));
     size_t o_m[PLAB_MAX_METHODS];
-    for (int i = 0; i < r->num_methods; i++)
-        o_m[i] = plab_plan_add(&p, r->methods[i]->state_bytes(c, r->net), 1);
+    for (int i = 0; i < r->num_methods; i++) {
+        r->mbytes[i] = r->methods[i]->state_bytes(c, r->net);
+        o_m[i] = plab_plan_add(&p, r->mbytes[i], 1);
+    }
     if (p.overflow) {
         snprintf(err, err_size, "the run's buffers would not fit in memory");
         plab_run_destroy(r);

