@@ -2,7 +2,8 @@
  * bench_train.c: examples per second of plab training steps (forward, backward, SGD update)
  * for the networks the performance record tracks, on the scalar and on every SIMD backend.
  *
- *   bench_train [--seconds S] [--kernels name] [--json]
+ *   bench_train [--seconds S] [--kernels name] [--nets SPEC,...] [--json]
+ * SPEC is "784-100-100-100-10:30" (layer widths, then the batch size).
  *
  * Each measurement repeats steps on one fixed random batch for about S seconds (default 1)
  * after a warm-up; one thread. Compare backends as ratios from one run: the machine is shared.
@@ -23,27 +24,48 @@ static double now(void)
 }
 
 typedef struct shape {
-    const char *name;
-    int in, out, hidden[3], batch;
+    char name[64];
+    int widths[PLAB_MAX_HIDDEN + 2], depth; /* depth = number of widths */
+    int batch;
 } shape;
 
-static const shape shapes[] = {
-    {"784-100-100-100-10 b1", 784, 10, {100, 100, 100}, 1},
-    {"784-100-100-100-10 b30", 784, 10, {100, 100, 100}, 30},
-    {"784-10-10-10-10 b30", 784, 10, {10, 10, 10}, 30},
-    {"784-1000-1000-1000-10 b30", 784, 10, {1000, 1000, 1000}, 30},
-};
+static const char *default_nets = "784-100-100-100-10:1,784-100-100-100-10:30,"
+                                  "784-10-10-10-10:30,784-1000-1000-1000-10:30";
+
+/* Parses "784-100-10:30" into s; returns 0 on a malformed spec. */
+static int parse_shape(const char *spec, shape *s)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", spec);
+    const char *p = spec;
+    while (*p && *p != ':') {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 1 || v > (1 << 20) || s->depth == PLAB_MAX_HIDDEN + 2)
+            return 0;
+        s->widths[s->depth++] = (int)v;
+        p = end;
+        if (*p == '-')
+            p++;
+    }
+    if (*p != ':' || s->depth < 2)
+        return 0;
+    s->batch = atoi(p + 1);
+    return s->batch >= 1 && s->batch <= 65536;
+}
 
 /* Examples per second of training steps of one shape on one backend. */
 static double measure(const shape *s, plab_kernels_id k, double seconds)
 {
     plab_net_desc d;
     plab_net_desc_default(&d);
-    d.input_dim = s->in;
-    d.output_dim = s->out;
-    d.num_hidden = 3;
-    for (int i = 0; i < 3; i++)
-        d.widths[i] = s->hidden[i];
+    d.input_dim = s->widths[0];
+    d.output_dim = s->widths[s->depth - 1];
+    d.num_hidden = s->depth - 2;
+    for (int i = 0; i < d.num_hidden; i++)
+        d.widths[i] = s->widths[i + 1];
+    if (d.output_dim == 1)
+        d.loss = PLAB_LOSS_MSE;
     d.max_batch = s->batch;
     plab_net *net;
     plab_optim *opt;
@@ -58,26 +80,32 @@ static double measure(const shape *s, plab_kernels_id k, double seconds)
     plab_rng r;
     plab_rng_seed(&r, 1, PLAB_STREAM_INIT, 0);
     plab_net_init_params(net, &r);
-    float *x = malloc(sizeof(float) * (size_t)s->batch * s->in);
+    int in = d.input_dim, out = d.output_dim;
+    float *x = malloc(sizeof(float) * (size_t)s->batch * in);
     int32_t *y = malloc(sizeof(int32_t) * (size_t)s->batch);
-    for (int i = 0; i < s->batch * s->in; i++)
+    float *t = malloc(sizeof(float) * (size_t)s->batch * out);
+    for (int i = 0; i < s->batch * in; i++)
         x[i] = plab_rng_uniform(&r) < 0.2f ? plab_rng_uniform(&r) : 0.0f;
     for (int i = 0; i < s->batch; i++)
-        y[i] = (int32_t)plab_rng_below(&r, (uint32_t)s->out);
+        y[i] = out > 1 ? (int32_t)plab_rng_below(&r, (uint32_t)out) : 0;
+    for (int i = 0; i < s->batch * out; i++)
+        t[i] = plab_rng_uniform(&r);
+    const int32_t *labels = out > 1 ? y : NULL;
+    const float *targets = out > 1 ? NULL : t;
     float loss;
     int correct;
     long steps = 0;
     double t0 = now(), t1 = t0;
     /* warm-up, then time whole blocks of steps */
     for (int i = 0; i < 3; i++) {
-        plab_net_forward(net, x, y, NULL, s->batch, &loss, &correct);
+        plab_net_forward(net, x, labels, targets, s->batch, &loss, &correct);
         plab_net_backward(net, NULL, NULL);
         plab_optim_step(opt, net);
     }
     t0 = now();
     do {
         for (int i = 0; i < 10; i++) {
-            plab_net_forward(net, x, y, NULL, s->batch, &loss, &correct);
+            plab_net_forward(net, x, labels, targets, s->batch, &loss, &correct);
             plab_net_backward(net, NULL, NULL);
             plab_optim_step(opt, net);
         }
@@ -86,6 +114,7 @@ static double measure(const shape *s, plab_kernels_id k, double seconds)
     } while (t1 - t0 < seconds);
     free(x);
     free(y);
+    free(t);
     plab_optim_destroy(opt);
     plab_net_destroy(net);
     return (double)steps * s->batch / (t1 - t0);
@@ -95,6 +124,7 @@ int main(int argc, char **argv)
 {
     double seconds = 1.0;
     int json = 0;
+    const char *nets = default_nets;
     plab_kernels_id only = PLAB_KERNELS_AUTO;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
@@ -109,10 +139,12 @@ int main(int argc, char **argv)
                         argv[i]);
                 return 2;
             }
+        } else if (strcmp(argv[i], "--nets") == 0 && i + 1 < argc) {
+            nets = argv[++i];
         } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
         } else {
-            fprintf(stderr, "usage: bench_train [--seconds S] [--kernels name] [--json]\n");
+            fprintf(stderr, "usage: bench_train [--seconds S] [--kernels name] [--nets SPEC,...] [--json]\n");
             return 2;
         }
     }
@@ -122,32 +154,43 @@ int main(int argc, char **argv)
         if (plab_kernels_available((plab_kernels_id)i) &&
             (only == PLAB_KERNELS_AUTO || only == (plab_kernels_id)i))
             ks[nk++] = (plab_kernels_id)i;
-    if (json)
-        printf("[\n");
-    else {
+    shape shapes[32];
+    size_t ns = 0;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", nets);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (ns == 32 || !parse_shape(tok, &shapes[ns])) {
+            fprintf(stderr, "bench_train: --nets: bad spec '%s' (expected e.g. 784-100-10:30)\n",
+                    tok);
+            return 2;
+        }
+        ns++;
+    }
+    if (!json) {
         printf("%-28s", "examples/s (one thread)");
         for (int j = 0; j < nk; j++)
             printf("%12s", plab_kernels_name(ks[j]));
         printf("\n");
     }
-    size_t ns = sizeof shapes / sizeof shapes[0];
     for (size_t i = 0; i < ns; i++) {
-        if (!json)
-            printf("%-28s", shapes[i].name);
         for (int j = 0; j < nk; j++) {
             double v = measure(&shapes[i], ks[j], seconds);
-            if (json)
-                printf("  {\"net\": \"%s\", \"kernels\": \"%s\", \"examples_per_s\": %.1f}%s\n",
-                       shapes[i].name, plab_kernels_name(ks[j]), v,
-                       (i + 1 == ns && j + 1 == nk) ? "" : ",");
-            else
+            if (json) {
+                char net[64];
+                snprintf(net, sizeof net, "%.63s", shapes[i].name);
+                *strchr(net, ':') = 0;
+                printf("{\"peer\": \"plab-%s\", \"net\": \"%s\", \"batch\": %d, "
+                       "\"examples_per_s\": %.1f}\n",
+                       plab_kernels_name(ks[j]), net, shapes[i].batch, v);
+            } else {
+                if (j == 0)
+                    printf("%-28s", shapes[i].name);
                 printf("%12.0f", v);
+            }
             fflush(stdout);
         }
         if (!json)
             printf("\n");
     }
-    if (json)
-        printf("]\n");
     return 0;
 }
