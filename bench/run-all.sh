@@ -26,7 +26,7 @@ export NODE_PATH="${NODE_PATH:-/usr/share/nodejs}"
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 
 # peers: install on first use
-if ! python3 -c 'import torch' 2>/dev/null; then
+if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-torch libopenblas0-pthread >/dev/null
 fi
 [ -d bench/peers/node_modules/@tensorflow/tfjs-backend-wasm ] ||
@@ -44,7 +44,7 @@ echo "plab wasm (Node)" >&2
 node --no-experimental-fetch build-wasm-bench/bench/bench_train.js --seconds "$seconds" \
   --nets "$nets" --json --kernels wasm | sed 's/"plab-wasm"/"plab-wasm-simd"/' >> "$out"
 echo "PyTorch" >&2
-OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python3 bench/peers/torch_bench.py --seconds "$seconds" \
+OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 bench/peers/torch_bench.py --seconds "$seconds" \
   --nets "$nets" >> "$out"
 echo "TensorFlow.js (wasm backend)" >&2
 node bench/peers/tfjs_bench.mjs --backend wasm --seconds "$seconds" --nets "$nets" 2>/dev/null \

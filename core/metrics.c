@@ -6,15 +6,46 @@
 #include <string.h>
 
 #include "arena.h"
+#include "linalg.h"
 #include "metrics.h"
+
+/* Scratch layout: the features of every hidden layer (n, width_l) as floats, then the
+ * singular-value work of the widest layer and its singular values (doubles). */
+typedef struct probe_layout {
+    size_t feats[PLAB_MAX_HIDDEN];
+    size_t work, sv;
+    size_t bytes;
+} probe_layout;
+
+static int max_width(const plab_net *net)
+{
+    int w = 0;
+    for (int l = 0; l < net->desc.num_hidden; l++)
+        if (net->layer[l].width > w)
+            w = net->layer[l].width;
+    return w;
+}
+
+static void plan_probe(const plab_net *net, int n, probe_layout *out)
+{
+    plab_plan p = {0, 0};
+    for (int l = 0; l < net->desc.num_hidden; l++)
+        out->feats[l] = plab_plan_add(&p, (size_t)n * (size_t)net->layer[l].width, sizeof(float));
+    int W = max_width(net);
+    size_t wb = W > 0 ? plab_sv_work_bytes(n, W) : 0;
+    if (W > 0 && wb == 0)
+        p.overflow = 1;
+    out->work = plab_plan_add(&p, wb, 1);
+    out->sv = plab_plan_add(&p, (size_t)(W < n ? W : n), sizeof(double));
+    out->bytes = p.overflow ? 0 : p.bytes;
+}
 
 size_t plab_metrics_probe_bytes(const plab_config *c, const plab_net *net, int n)
 {
     (void)c;
-    plab_plan p = {0, 0};
-    for (int l = 0; l < net->desc.num_hidden; l++)
-        plab_plan_add(&p, (size_t)n * (size_t)net->layer[l].width, sizeof(float));
-    return p.overflow ? 0 : p.bytes;
+    probe_layout L;
+    plan_probe(net, n, &L);
+    return L.bytes;
 }
 
 void plab_metrics_clear_probe(plab_task_row *row)
@@ -44,7 +75,8 @@ static void gather(plab_net *net, const float *X, int n, float **feats)
     }
 }
 
-/* Dead units (ReLU family): a unit whose features sum to exactly 0 over the probe set. */
+/* Dead units (ReLU family): a unit whose features sum to exactly 0 over the probe set, i.e.
+ * (h >= 0) every feature is 0; summing |h| makes the test exact for leaky ReLU too. */
 static void dead_units(const plab_net *net, float **feats, int n, plab_task_row *row)
 {
     int total = 0, dead = 0;
@@ -124,14 +156,33 @@ static void magnitudes(const plab_net *net, plab_task_row *row)
         row->layer_param_abs[l] = layer_sum[l] / (double)layer_n[l];
 }
 
-void plab_metrics_probe(plab_net *net, const plab_config *c, const float *X, int n,
-                        void *scratch, plab_task_row *row)
+/* Singular values of every hidden layer's features: effective rank per layer; stable rank,
+ * approximate rank and fs_ratio of the last hidden layer (§7.3). */
+static void ranks(const plab_net *net, float **feats, int n, void *work, double *sv,
+                  plab_task_row *row)
+{
+    int L = net->desc.num_hidden;
+    for (int l = 0; l < L; l++) {
+        int r = plab_singular_values(feats[l], n, net->layer[l].width, sv, work);
+        row->layer_effective_rank[l] = plab_rank_effective(sv, r);
+        if (l == L - 1) {
+            row->effective_rank = row->layer_effective_rank[l];
+            row->stable_rank = plab_rank_stable(sv, r, 0.99);
+            row->approx_rank = plab_rank_approx(sv, r, 0.99);
+            row->fs_ratio = plab_rank_fs_ratio(sv, r);
+        }
+    }
+}
+
+void plab_metrics_probe(plab_net *net, const plab_config *c, const float *X, int n, void *scratch,
+                        plab_task_row *row)
 {
     float *feats[PLAB_MAX_HIDDEN];
     char *b = scratch;
-    plab_plan p = {0, 0};
+    probe_layout lay;
+    plan_probe(net, n, &lay);
     for (int l = 0; l < net->desc.num_hidden; l++)
-        feats[l] = (float *)(b + plab_plan_add(&p, (size_t)n * net->layer[l].width, sizeof(float)));
+        feats[l] = (float *)(b + lay.feats[l]);
     plab_metrics_clear_probe(row);
     row->probed = 1;
     gather(net, X, n, feats);
@@ -139,5 +190,7 @@ void plab_metrics_probe(plab_net *net, const plab_config *c, const float *X, int
     if (a == PLAB_ACT_RELU || a == PLAB_ACT_LEAKY_RELU || a == PLAB_ACT_CRELU)
         dead_units(net, feats, n, row);
     frozen_units(net, c, feats, n, row);
+    if (n > 0 && net->desc.num_hidden > 0)
+        ranks(net, feats, n, b + lay.work, (double *)(b + lay.sv), row);
     magnitudes(net, row);
 }

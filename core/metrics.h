@@ -15,8 +15,8 @@ size_t plab_metrics_probe_bytes(const plab_config *c, const plab_net *net, int n
  * Fills the probe fields of row (probed = 1, dead/frozen units, ranks, |theta|, LN gains)
  * from the n probe inputs X (n, input_dim). scratch is plab_metrics_probe_bytes long.
  */
-void plab_metrics_probe(plab_net *net, const plab_config *c, const float *X, int n,
-                        void *scratch, plab_task_row *row);
+void plab_metrics_probe(plab_net *net, const plab_config *c, const float *X, int n, void *scratch,
+                        plab_task_row *row);
 
 /* Sets every probe field of row to NaN (probed = 0). */
 void plab_metrics_clear_probe(plab_task_row *row);

@@ -7,11 +7,17 @@
 extern const plab_problem_vt plab_problem_pmnist;
 extern const plab_problem_vt plab_problem_pfmnist;
 extern const plab_problem_vt plab_problem_synthetic;
+extern const plab_problem_vt plab_problem_scr;
+extern const plab_problem_vt plab_problem_pclusters;
+extern const plab_problem_vt plab_problem_rlabels;
 
 const plab_problem_vt *const plab_problems[] = {
     &plab_problem_synthetic,
     &plab_problem_pmnist,
     &plab_problem_pfmnist,
+    &plab_problem_scr,
+    &plab_problem_pclusters,
+    &plab_problem_rlabels,
     NULL,
 };
 

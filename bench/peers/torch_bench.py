@@ -4,7 +4,7 @@ Trains an MLP (ReLU, Kaiming-normal init, softmax cross-entropy, plain SGD) on o
 batch, one thread, in two loop styles, and prints examples per second as JSON lines:
   1x: optimizer.zero_grad() (set_to_none=False), SGD(foreach=False)
   2x: optimizer.zero_grad(set_to_none=True), SGD(foreach=True)
-Usage: OPENBLAS_NUM_THREADS=1 python3 torch_bench.py [--seconds S] [--nets 784-100-100-100-10:30,...]
+Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 torch_bench.py [--seconds S] [--nets 784-100-100-100-10:30,...]
 """
 import argparse
 import json

@@ -656,3 +656,58 @@ double plab_log(double x);
 #endif
 
 #endif /* PLAB_H */
+
+/* ---------------------------------------------------------------- presets (presets.c) */
+/*
+ * The paper's experiments as data (ALGORITHMS §8): a preset is a base system (problem,
+ * network, optimizer) and a table of tuned method settings for it. Settings are text,
+ * "key=value" pairs separated by spaces, in the schema's keys, so the CLI, the wasm bindings
+ * and the page apply them the same way. Appended after the main header's guard so that this
+ * section can grow without touching the declarations above.
+ */
+#ifndef PLAB_H_PRESETS
+#define PLAB_H_PRESETS
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One method's settings for a preset. source: "code" (read in swr-code / lop-code final-run
+ * configs), "reported" (thesis tables), "choice" (this project picked a value from a grid). */
+typedef struct plab_preset_method {
+    const char *name;     /* "swr", "cbp", ... or an ablation variant "swr-magnitude-threshold-mean" */
+    const char *settings; /* e.g. "method=swr swr_period=2048 swr_factor=1e-05" */
+    const char *source;
+    const char *help;     /* one line, or "" */
+} plab_preset_method;
+
+typedef struct plab_preset {
+    const char *name;     /* "pmnist-h100", ... */
+    const char *help;     /* one line */
+    const char *settings; /* the base system */
+    const char *methods_from; /* preset whose method table fills the gaps of this one, or NULL */
+    const plab_preset_method *methods; /* terminated by an entry with name NULL */
+} plab_preset;
+
+/* Number of presets and preset i (0-based; NULL past the end). Static data, never freed. */
+int plab_preset_count(void);
+const plab_preset *plab_preset_at(int i);
+/* The preset of that name, or NULL. */
+const plab_preset *plab_preset_find(const char *name);
+/*
+ * The settings for method `method` on preset p: p's own table first, then the table of
+ * p->methods_from. *from (if not NULL) receives the preset whose table held them. NULL when
+ * neither table has the method (the caller may still set the schema key `method`).
+ */
+const plab_preset_method *plab_preset_method_find(const plab_preset *p, const char *method,
+                                                  const plab_preset **from);
+/*
+ * Applies a settings text ("k=v k=v ...") to c with plab_config_set, left to right.
+ * On error returns PLAB_E_INVALID with the key's one-line message in err; c may then hold
+ * the pairs before the bad one. NULL or "" settings is a no-op.
+ */
+plab_status plab_config_apply(plab_config *c, const char *settings, char *err, size_t err_size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PLAB_H_PRESETS */

@@ -1,12 +1,501 @@
-/* kernels_avx2.c: the avx2 backend (see kernels.h for the bit-exactness rules). */
+/*
+ * kernels_avx2.c: the AVX2 backend (see kernels.h for the bit-exactness rules).
+ *
+ * Only this file is compiled with -mavx2, and never with -mfma: every product is a separate
+ * _mm256_mul_ps and every sum a separate _mm256_add_ps, as in the scalar reference (with
+ * -ffp-contract=off the compiler cannot fuse them either). One 8-wide register holds the 8
+ * logical lanes of the dot form, so lane j of a register is lane j of plab_dot_ref.
+ * kernels.c selects this backend only when the CPU reports AVX2.
+ */
 #include "kernels.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#include <math.h>
+
+#if defined(__GNUC__)
+#define PLAB_INLINE static inline __attribute__((always_inline))
+#else
+#define PLAB_INLINE static inline
+#endif
+
+typedef __m256 v8;
+
+/* Tile sizes. gemm_nt: an NT_RN x NT_RO tile of (n, o) pairs, one accumulator each;
+ * axpy form: AX_R output rows x AX_C vectors of 8 columns. 16 ymm registers. */
+#ifndef NT_RN
+#define NT_RN 3
+#endif
+#ifndef NT_RO
+#define NT_RO 4
+#endif
+#ifndef AX_R
+#define AX_R 6
+#endif
+#ifndef AX_C
+#define AX_C 2
+#endif
+#ifndef AX_C1
+#define AX_C1 8 /* vectors per single-row tile */
+#endif
+#ifndef AX_TB
+#define AX_TB 128 /* summation steps per block */
+#endif
+#ifndef AX_PANEL
+#define AX_PANEL 32768 /* floats of V one column panel spans (128 KiB) */
+#endif
+
+/* plab_reduce8 of one register: t = lo + hi = (l0+l4, l1+l5, l2+l6, l3+l7), u0 = t0 + t2,
+ * u1 = t1 + t3, result u0 + u1: the tree ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)). */
+PLAB_INLINE float reduce8(v8 x)
+{
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+    __m128 u = _mm_add_ps(t, _mm_movehl_ps(t, t));
+    return _mm_cvtss_f32(_mm_add_ss(u, _mm_shuffle_ps(u, u, 1)));
+}
+
+/* Lane mask of the first `rem` (0..7) lanes, for maskload/maskstore column tails. */
+PLAB_INLINE __m256i first_lanes(int rem)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* fabsf: clear the sign bit (NaNs keep their payload, like fabsf). */
+PLAB_INLINE v8 abs8(v8 x)
+{
+    return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+}
+
+/* a > b, a < b as lane masks: false for NaN, like the C comparisons. */
+PLAB_INLINE v8 gt8(v8 a, v8 b)
+{
+    return _mm256_cmp_ps(a, b, _CMP_GT_OQ);
+}
+PLAB_INLINE v8 lt8(v8 a, v8 b)
+{
+    return _mm256_cmp_ps(a, b, _CMP_LT_OQ);
+}
+
+/*
+ * One RN x RO tile of Z(N,O) = A W^T + b; A, W, b, Z point at the tile's first row, column.
+ * Pair (r, c) keeps its own 8 lanes in acc[r][c], so tiling only reuses loads across pairs
+ * and each element is summed exactly as plab_dot_ref sums it. RN, RO are constants at every
+ * call, so the loops unroll and the accumulators live in registers.
+ */
+PLAB_INLINE void nt_tile(const float *A, const float *W, const float *b, float *Z, int I, int O,
+                         const int RN, const int RO)
+{
+    v8 acc[NT_RN][NT_RO];
+    for (int r = 0; r < RN; r++)
+        for (int c = 0; c < RO; c++)
+            acc[r][c] = _mm256_setzero_ps();
+    int I8 = I - I % 8;
+    for (int k = 0; k < I8; k += 8) {
+        v8 w[NT_RO];
+        for (int c = 0; c < RO; c++)
+            w[c] = _mm256_loadu_ps(W + (size_t)c * I + k);
+        for (int r = 0; r < RN; r++) {
+            v8 a = _mm256_loadu_ps(A + (size_t)r * I + k);
+            for (int c = 0; c < RO; c++)
+                acc[r][c] = _mm256_add_ps(acc[r][c], _mm256_mul_ps(a, w[c]));
+        }
+    }
+    for (int r = 0; r < RN; r++)
+        for (int c = 0; c < RO; c++) {
+            const float *a = A + (size_t)r * I, *w = W + (size_t)c * I;
+            float s = reduce8(acc[r][c]);
+            for (int k = I8; k < I; k++)
+                s += a[k] * w[k];
+            Z[(size_t)r * O + c] = b ? s + b[c] : s;
+        }
+}
+
+/* Z(N,O) = A(N,I) W(O,I)^T + b: full tiles, then 1-row and 1-column edges. The o loop is
+ * outside so a tile's RO rows of W stay in L1 while every row of A streams past them. */
+static void gemm_nt(const float *A, const float *W, const float *b, float *Z, int N, int I, int O)
+{
+    int N0 = N - N % NT_RN, O0 = O - O % NT_RO, n, o;
+    for (o = 0; o < O0; o += NT_RO) {
+        const float *w = W + (size_t)o * I, *bo = b ? b + o : NULL;
+        for (n = 0; n < N0; n += NT_RN)
+            nt_tile(A + (size_t)n * I, w, bo, Z + (size_t)n * O + o, I, O, NT_RN, NT_RO);
+        for (; n < N; n++)
+            nt_tile(A + (size_t)n * I, w, bo, Z + (size_t)n * O + o, I, O, 1, NT_RO);
+    }
+    for (; o < O; o++) {
+        const float *w = W + (size_t)o * I, *bo = b ? b + o : NULL;
+        for (n = 0; n < N0; n += NT_RN)
+            nt_tile(A + (size_t)n * I, w, bo, Z + (size_t)n * O + o, I, O, NT_RN, 1);
+        for (; n < N; n++)
+            nt_tile(A + (size_t)n * I, w, bo, Z + (size_t)n * O + o, I, O, 1, 1);
+    }
+}
+
+/*
+ * Axpy form, the shape shared by gemm_tn and gemm_nn:
+ *   Out(r, i) = sum over t = 0..T-1, in order, from +0.0f, of S[t*sT + r*sR] * V[t*ldv + i].
+ * One tile is R rows x C vectors of columns over a block of t; each element keeps its own
+ * accumulator. The first block starts from a literal +0.0f register (so a first product of
+ * -0.0f gives +0.0f, as in scalar); later blocks continue from the partial sum stored in Out,
+ * which reloads as the same float, so blocking t changes no element's sequence of additions.
+ * With `rem` > 0 the tile is one partial vector (C = 1) of rem columns: masked loads read
+ * zeros past the row end (never touching that memory) and masked stores write rem columns.
+ */
+PLAB_INLINE void axpy_tile(const float *S, size_t sT, size_t sR, const float *V, size_t ldv,
+                           float *Out, size_t ldo, int T, int first, const int R, const int C,
+                           int rem)
+{
+    v8 acc[AX_R > 1 ? AX_R : 1][AX_C > AX_C1 ? AX_C : AX_C1];
+    __m256i mask = first_lanes(rem);
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) {
+            const float *o = Out + (size_t)r * ldo + 8 * c;
+            acc[r][c] = first ? _mm256_setzero_ps()
+                        : rem ? _mm256_maskload_ps(o, mask)
+                              : _mm256_loadu_ps(o);
+        }
+    for (int t = 0; t < T; t++) {
+        const float *v = V + (size_t)t * ldv, *s = S + (size_t)t * sT;
+        v8 x[AX_C > AX_C1 ? AX_C : AX_C1];
+        for (int c = 0; c < C; c++)
+            x[c] = rem ? _mm256_maskload_ps(v, mask) : _mm256_loadu_ps(v + 8 * c);
+        for (int r = 0; r < R; r++) {
+            v8 d = _mm256_set1_ps(s[(size_t)r * sR]);
+            for (int c = 0; c < C; c++)
+                acc[r][c] = _mm256_add_ps(acc[r][c], _mm256_mul_ps(d, x[c]));
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) {
+            if (rem)
+                _mm256_maskstore_ps(Out + (size_t)r * ldo, mask, acc[r][c]);
+            else
+                _mm256_storeu_ps(Out + (size_t)r * ldo + 8 * c, acc[r][c]);
+        }
+}
+
+/* Columns [i0, i1) of R rows (R, C constants): tiles of C vectors, then single vectors, the
+ * last one masked. */
+PLAB_INLINE void axpy_cols(const float *S, size_t sT, size_t sR, const float *V, float *Out, int I,
+                           int i0, int i1, int T, int first, const int R, const int C)
+{
+    int i = i0;
+    for (; i + 8 * C <= i1; i += 8 * C)
+        axpy_tile(S, sT, sR, V + i, I, Out + i, I, T, first, R, C, 0);
+    for (; i < i1; i += 8)
+        axpy_tile(S, sT, sR, V + i, I, Out + i, I, T, first, R, 1, i1 - i < 8 ? i1 - i : 0);
+}
+
+/*
+ * Out(R, I) row-major, blocked like a GEMM: t in blocks of AX_TB; columns in panels sized so
+ * the tb x panel slice of V that every row tile reuses stays in L2 (a batch-1 outer product
+ * gets whole rows, written contiguously); then AX_R-row tiles, and the remaining rows one at a
+ * time with AX_C1 vectors, enough independent accumulators to hide the add latency.
+ */
+static void axpy_rows(const float *S, size_t sT, size_t sR, const float *V, float *Out, int T,
+                      int R, int I)
+{
+    int R0 = R - R % AX_R;
+    for (int t0 = 0; t0 < T || t0 == 0; t0 += AX_TB) {
+        int tb = T - t0 < AX_TB ? T - t0 : AX_TB, first = t0 == 0;
+        int ib = AX_PANEL / (tb > 1 ? tb : 1) / 64 * 64; /* floats, a multiple of every tile */
+        const float *St = S + (size_t)t0 * sT, *Vt = V + (size_t)t0 * I;
+        for (int i0 = 0; i0 < I; i0 += ib) {
+            int i1 = I - i0 < ib ? I : i0 + ib, r = 0;
+            for (; r < R0; r += AX_R)
+                axpy_cols(St + r * sR, sT, sR, Vt, Out + (size_t)r * I, I, i0, i1, tb, first, AX_R,
+                          AX_C);
+            for (; r < R; r++)
+                axpy_cols(St + r * sR, sT, sR, Vt, Out + (size_t)r * I, I, i0, i1, tb, first, 1,
+                          AX_C1);
+        }
+    }
+}
+
+/* G(O,I) = dZ(N,O)^T A(N,I): rows are o, the sum runs over n. */
+static void gemm_tn(const float *dZ, const float *A, float *G, int N, int I, int O)
+{
+    axpy_rows(dZ, (size_t)O, 1, A, G, N, O, I);
+}
+
+/* dA(N,I) = dZ(N,O) W(O,I): rows are n, the sum runs over o. */
+static void gemm_nn(const float *dZ, const float *W, float *dA, int N, int I, int O)
+{
+    axpy_rows(dZ, 1, (size_t)O, W, dA, O, N, I);
+}
+
+/* g(O) = column sums of dZ(N,O), each from +0.0f in n order; 32 columns at a time, then
+ * single (the last one masked) vectors. */
+static void colsum(const float *dZ, float *g, int N, int O)
+{
+    int o = 0;
+    for (; o + 32 <= O; o += 32) {
+        v8 acc[4];
+        for (int c = 0; c < 4; c++)
+            acc[c] = _mm256_setzero_ps();
+        for (int n = 0; n < N; n++)
+            for (int c = 0; c < 4; c++)
+                acc[c] = _mm256_add_ps(acc[c], _mm256_loadu_ps(dZ + (size_t)n * O + o + 8 * c));
+        for (int c = 0; c < 4; c++)
+            _mm256_storeu_ps(g + o + 8 * c, acc[c]);
+    }
+    for (; o < O; o += 8) {
+        __m256i mask = first_lanes(O - o < 8 ? O - o : 8);
+        v8 acc = _mm256_setzero_ps();
+        for (int n = 0; n < N; n++)
+            acc = _mm256_add_ps(acc, _mm256_maskload_ps(dZ + (size_t)n * O + o, mask));
+        _mm256_maskstore_ps(g + o, mask, acc);
+    }
+}
+
+/* h = z > 0 ? z : +0.0f (a -0.0f or NaN z gives +0.0f): the compare mask ANDed with z. */
+static void relu_fwd(const float *z, float *h, size_t n)
+{
+    v8 zero = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8 x = _mm256_loadu_ps(z + i);
+        _mm256_storeu_ps(h + i, _mm256_and_ps(gt8(x, zero), x));
+    }
+    for (; i < n; i++)
+        h[i] = z[i] > 0.0f ? z[i] : 0.0f;
+}
+
+/* dz = z > 0 ? dh : +0.0f */
+static void relu_bwd(const float *z, const float *dh, float *dz, size_t n)
+{
+    v8 zero = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dz + i,
+                         _mm256_and_ps(gt8(_mm256_loadu_ps(z + i), zero), _mm256_loadu_ps(dh + i)));
+    for (; i < n; i++)
+        dz[i] = z[i] > 0.0f ? dh[i] : 0.0f;
+}
+
+/* h = z > 0 ? z : 0.01f z (both sides computed, then blended) */
+static void leaky_fwd(const float *z, float *h, size_t n)
+{
+    v8 zero = _mm256_setzero_ps(), slope = _mm256_set1_ps(0.01f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8 x = _mm256_loadu_ps(z + i);
+        _mm256_storeu_ps(h + i, _mm256_blendv_ps(_mm256_mul_ps(slope, x), x, gt8(x, zero)));
+    }
+    for (; i < n; i++)
+        h[i] = z[i] > 0.0f ? z[i] : 0.01f * z[i];
+}
+
+/* dz = z > 0 ? dh : 0.01f dh */
+static void leaky_bwd(const float *z, const float *dh, float *dz, size_t n)
+{
+    v8 zero = _mm256_setzero_ps(), slope = _mm256_set1_ps(0.01f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8 d = _mm256_loadu_ps(dh + i);
+        v8 m = gt8(_mm256_loadu_ps(z + i), zero);
+        _mm256_storeu_ps(dz + i, _mm256_blendv_ps(_mm256_mul_ps(slope, d), d, m));
+    }
+    for (; i < n; i++)
+        dz[i] = z[i] > 0.0f ? dh[i] : 0.01f * dh[i];
+}
+
+/* sum of x in dot form: one register is the 8 lanes */
+static float sum(const float *x, size_t n)
+{
+    v8 acc = _mm256_setzero_ps();
+    size_t n8 = n - n % 8;
+    for (size_t k = 0; k < n8; k += 8)
+        acc = _mm256_add_ps(acc, _mm256_loadu_ps(x + k));
+    float s = reduce8(acc);
+    for (size_t k = n8; k < n; k++)
+        s += x[k];
+    return s;
+}
+
+/* sum of |x| in dot form */
+static float asum(const float *x, size_t n)
+{
+    v8 acc = _mm256_setzero_ps();
+    size_t n8 = n - n % 8;
+    for (size_t k = 0; k < n8; k += 8)
+        acc = _mm256_add_ps(acc, abs8(_mm256_loadu_ps(x + k)));
+    float s = reduce8(acc);
+    for (size_t k = n8; k < n; k++)
+        s += fabsf(x[k]);
+    return s;
+}
+
+/* LayerNorm forward, per row of h(N,H): mean (dot form), centre while summing squares in
+ * dot form (the reference's plab_dot_ref(xr, xr)), then scale and affine. */
+static void ln_fwd(const float *h, const float *gamma, const float *beta, float *y, float *xhat,
+                   float *rstd, int N, int H)
+{
+    float invH = 1.0f / (float)H;
+    int H8 = H - H % 8;
+    for (int n = 0; n < N; n++) {
+        const float *hr = h + (size_t)n * H;
+        float *xr = xhat + (size_t)n * H, *yr = y + (size_t)n * H;
+        float mu = sum(hr, (size_t)H) * invH;
+        v8 m = _mm256_set1_ps(mu), acc = _mm256_setzero_ps();
+        int j;
+        for (j = 0; j < H8; j += 8) {
+            v8 d = _mm256_sub_ps(_mm256_loadu_ps(hr + j), m);
+            _mm256_storeu_ps(xr + j, d);
+            acc = _mm256_add_ps(acc, _mm256_mul_ps(d, d));
+        }
+        float ss = reduce8(acc);
+        for (; j < H; j++) {
+            xr[j] = hr[j] - mu;
+            ss += xr[j] * xr[j];
+        }
+        float var = ss * invH;
+        float r = 1.0f / sqrtf(var + 1e-5f);
+        rstd[n] = r;
+        v8 rv = _mm256_set1_ps(r);
+        for (j = 0; j < H8; j += 8) {
+            v8 x = _mm256_mul_ps(_mm256_loadu_ps(xr + j), rv);
+            _mm256_storeu_ps(xr + j, x);
+            _mm256_storeu_ps(yr + j, _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(gamma + j), x),
+                                                   _mm256_loadu_ps(beta + j)));
+        }
+        for (; j < H; j++) {
+            xr[j] = xr[j] * r;
+            yr[j] = gamma[j] * xr[j] + beta[j];
+        }
+    }
+}
+
+/* LayerNorm backward: per row, one pass accumulates dgamma, dbeta, q = gamma dy and the dot-form
+ * lanes of sum(q) and dot(q, xhat); a second pass forms dh. */
+static void ln_bwd(const float *dy, const float *xhat, const float *rstd, const float *gamma,
+                   float *dh, float *dgamma, float *dbeta, int N, int H)
+{
+    float invH = 1.0f / (float)H;
+    int H8 = H - H % 8, j;
+    for (j = 0; j < H; j++) {
+        dgamma[j] = 0.0f;
+        dbeta[j] = 0.0f;
+    }
+    for (int n = 0; n < N; n++) {
+        const float *dyr = dy + (size_t)n * H, *xr = xhat + (size_t)n * H;
+        float *q = dh + (size_t)n * H;
+        v8 sacc = _mm256_setzero_ps(), dacc = _mm256_setzero_ps();
+        for (j = 0; j < H8; j += 8) {
+            v8 d = _mm256_loadu_ps(dyr + j), x = _mm256_loadu_ps(xr + j);
+            v8 qj = _mm256_mul_ps(_mm256_loadu_ps(gamma + j), d);
+            _mm256_storeu_ps(dgamma + j,
+                             _mm256_add_ps(_mm256_loadu_ps(dgamma + j), _mm256_mul_ps(d, x)));
+            _mm256_storeu_ps(dbeta + j, _mm256_add_ps(_mm256_loadu_ps(dbeta + j), d));
+            _mm256_storeu_ps(q + j, qj);
+            sacc = _mm256_add_ps(sacc, qj);
+            dacc = _mm256_add_ps(dacc, _mm256_mul_ps(qj, x));
+        }
+        float sq = reduce8(sacc), sqx = reduce8(dacc);
+        for (; j < H; j++) {
+            dgamma[j] += dyr[j] * xr[j];
+            dbeta[j] += dyr[j];
+            q[j] = gamma[j] * dyr[j];
+            sq += q[j];
+            sqx += q[j] * xr[j];
+        }
+        float mq = sq * invH, mqx = sqx * invH, r = rstd[n];
+        v8 mqv = _mm256_set1_ps(mq), mqxv = _mm256_set1_ps(mqx), rv = _mm256_set1_ps(r);
+        for (j = 0; j < H8; j += 8) {
+            v8 t = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(q + j), mqv),
+                                 _mm256_mul_ps(_mm256_loadu_ps(xr + j), mqxv));
+            _mm256_storeu_ps(q + j, _mm256_mul_ps(t, rv));
+        }
+        for (; j < H; j++)
+            q[j] = ((q[j] - mq) - xr[j] * mqx) * r;
+    }
+}
+
+/* p = p keep - lr g */
+static void sgd(float *p, const float *g, size_t n, float lr, float keep)
+{
+    v8 kv = _mm256_set1_ps(keep), lv = _mm256_set1_ps(lr);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(p + i, _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(p + i), kv),
+                                              _mm256_mul_ps(lv, _mm256_loadu_ps(g + i))));
+    for (; i < n; i++)
+        p[i] = p[i] * keep - lr * g[i];
+}
+
+/* b = mu b + g; p = p keep - lr b */
+static void momentum(float *p, const float *g, float *b, size_t n, float lr, float mu, float keep)
+{
+    v8 kv = _mm256_set1_ps(keep), lv = _mm256_set1_ps(lr), mv = _mm256_set1_ps(mu);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8 bi = _mm256_add_ps(_mm256_mul_ps(mv, _mm256_loadu_ps(b + i)), _mm256_loadu_ps(g + i));
+        _mm256_storeu_ps(b + i, bi);
+        _mm256_storeu_ps(
+            p + i, _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(p + i), kv), _mm256_mul_ps(lv, bi)));
+    }
+    for (; i < n; i++) {
+        b[i] = mu * b[i] + g[i];
+        p[i] = p[i] * keep - lr * b[i];
+    }
+}
+
+/* AdamW, the reference's operations in its order; the flushes are compare masks (a NaN
+ * moment compares false and is kept, like the reference). sqrt and div are correctly rounded. */
+static void adamw(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1,
+                  float b2, float eps, float bc1, float bc2, float keep)
+{
+    float c1 = 1.0f - b1, c2 = 1.0f - b2;
+    v8 b1v = _mm256_set1_ps(b1), b2v = _mm256_set1_ps(b2);
+    v8 c1v = _mm256_set1_ps(c1), c2v = _mm256_set1_ps(c2);
+    v8 lrv = _mm256_set1_ps(lr), epsv = _mm256_set1_ps(eps);
+    v8 bc1v = _mm256_set1_ps(bc1), bc2v = _mm256_set1_ps(bc2);
+    v8 kv = _mm256_set1_ps(keep), tiny = _mm256_set1_ps(PLAB_TINY);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8 gi = _mm256_loadu_ps(g + i);
+        v8 mi = _mm256_add_ps(_mm256_mul_ps(b1v, _mm256_loadu_ps(m + i)), _mm256_mul_ps(c1v, gi));
+        v8 vi = _mm256_add_ps(_mm256_mul_ps(b2v, _mm256_loadu_ps(v + i)),
+                              _mm256_mul_ps(c2v, _mm256_mul_ps(gi, gi)));
+        mi = _mm256_andnot_ps(lt8(abs8(mi), tiny), mi);
+        vi = _mm256_andnot_ps(lt8(vi, tiny), vi);
+        _mm256_storeu_ps(m + i, mi);
+        _mm256_storeu_ps(v + i, vi);
+        v8 den = _mm256_add_ps(_mm256_sqrt_ps(_mm256_div_ps(vi, bc2v)), epsv);
+        v8 step = _mm256_div_ps(_mm256_mul_ps(lrv, _mm256_div_ps(mi, bc1v)), den);
+        _mm256_storeu_ps(p + i, _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(p + i), kv), step));
+    }
+    for (; i < n; i++) {
+        float mi = b1 * m[i] + c1 * g[i];
+        float vi = b2 * v[i] + c2 * (g[i] * g[i]);
+        mi = fabsf(mi) < PLAB_TINY ? 0.0f : mi;
+        vi = vi < PLAB_TINY ? 0.0f : vi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = p[i] * keep - lr * (mi / bc1) / (sqrtf(vi / bc2) + eps);
+    }
+}
+
 void plab_kernels_fill_avx2(plab_kernels *k)
 {
-    (void)k;
+    k->gemm_nt = gemm_nt;
+    k->gemm_tn = gemm_tn;
+    k->gemm_nn = gemm_nn;
+    k->colsum = colsum;
+    k->relu_fwd = relu_fwd;
+    k->relu_bwd = relu_bwd;
+    k->leaky_fwd = leaky_fwd;
+    k->leaky_bwd = leaky_bwd;
+    k->ln_fwd = ln_fwd;
+    k->ln_bwd = ln_bwd;
+    k->sgd = sgd;
+    k->momentum = momentum;
+    k->adamw = adamw;
+    k->asum = asum;
+    k->sum = sum;
 }
 #else
+/* Not x86-64: kernels.c never selects this backend; the table stays scalar. */
 void plab_kernels_fill_avx2(plab_kernels *k)
 {
     (void)k;

@@ -22,6 +22,7 @@
 
 /* ---------------------------------------------------------------- 4-wide wrappers */
 
+/* clang-format off */
 typedef __m128 v4;
 typedef __m128 m4; /* a lane mask: all ones or all zeros per lane */
 
@@ -43,7 +44,10 @@ PLAB_INLINE m4 v_lt(v4 a, v4 b) { return _mm_cmplt_ps(a, b); }
 PLAB_INLINE v4 v_keep(m4 m, v4 x) { return _mm_and_ps(m, x); }
 PLAB_INLINE v4 v_drop(m4 m, v4 x) { return _mm_andnot_ps(m, x); }
 /* m ? a : b */
-PLAB_INLINE v4 v_select(m4 m, v4 a, v4 b) { return _mm_or_ps(_mm_and_ps(m, a), _mm_andnot_ps(m, b)); }
+PLAB_INLINE v4 v_select(m4 m, v4 a, v4 b) { return _mm_or_ps(_mm_and_ps(m, a),
+                                                      _mm_andnot_ps(m, b)); }
+/* clang-format on */
+
 /* plab_reduce8 of lanes lo = (l0..l3), hi = (l4..l7): t = lo + hi = (l0+l4, l1+l5, l2+l6, l3+l7),
  * u0 = t0 + t2, u1 = t1 + t3, result u0 + u1: the tree ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)). */
 PLAB_INLINE float v_reduce8(v4 lo, v4 hi)
@@ -58,16 +62,25 @@ PLAB_INLINE float v_reduce8(v4 lo, v4 hi)
 /* Tile sizes. gemm_nt: an NT_RN x NT_RO tile of (n, o) pairs, 2 accumulators each;
  * axpy form: AX_R output rows x AX_C vectors of columns. 16 xmm registers. */
 #ifndef NT_RN
-#define NT_RN 2
+#define NT_RN 1
 #endif
 #ifndef NT_RO
-#define NT_RO 3
+#define NT_RO 4
 #endif
 #ifndef AX_R
 #define AX_R 4
 #endif
 #ifndef AX_C
 #define AX_C 2
+#endif
+#ifndef AX_C1
+#define AX_C1 8 /* vectors per single-row tile */
+#endif
+#ifndef AX_TB
+#define AX_TB 128 /* summation steps per block */
+#endif
+#ifndef AX_PANEL
+#define AX_PANEL 32768 /* floats of V one column panel spans (128 KiB) */
 #endif
 
 /*
@@ -132,19 +145,21 @@ static void gemm_nt(const float *A, const float *W, const float *b, float *Z, in
 /*
  * Axpy form, the shape shared by gemm_tn and gemm_nn:
  *   Out(r, i) = sum over t = 0..T-1, in order, from +0.0f, of S[t*sT + r*sR] * V[t*ldv + i].
- * One tile is R rows x C vectors of columns; each element keeps its own accumulator, which
- * starts as a literal +0.0f register (so a first product of -0.0f gives +0.0f, as in scalar).
+ * One tile is R rows x C vectors of columns over a block of t; each element keeps its own
+ * accumulator. The first block starts from a literal +0.0f register (so a first product of
+ * -0.0f gives +0.0f, as in scalar); later blocks continue from the partial sum stored in Out,
+ * which reloads as the same float, so blocking t changes no element's sequence of additions.
  */
 PLAB_INLINE void axpy_tile(const float *S, size_t sT, size_t sR, const float *V, size_t ldv,
-                           float *Out, size_t ldo, int T, const int R, const int C)
+                           float *Out, size_t ldo, int T, int first, const int R, const int C)
 {
-    v4 acc[AX_R][AX_C];
+    v4 acc[AX_R > 1 ? AX_R : 1][AX_C > AX_C1 ? AX_C : AX_C1];
     for (int r = 0; r < R; r++)
         for (int c = 0; c < C; c++)
-            acc[r][c] = v_zero();
+            acc[r][c] = first ? v_zero() : v_load(Out + (size_t)r * ldo + 4 * c);
     for (int t = 0; t < T; t++) {
         const float *v = V + (size_t)t * ldv, *s = S + (size_t)t * sT;
-        v4 x[AX_C];
+        v4 x[AX_C > AX_C1 ? AX_C : AX_C1];
         for (int c = 0; c < C; c++)
             x[c] = v_load(v + 4 * c);
         for (int r = 0; r < R; r++) {
@@ -158,31 +173,49 @@ PLAB_INLINE void axpy_tile(const float *S, size_t sT, size_t sR, const float *V,
             v_store(Out + (size_t)r * ldo + 4 * c, acc[r][c]);
 }
 
-/* Out(R, I) row-major, all columns: wide tiles, then single vectors, then scalar columns.
- * Column blocks are outside so a strip of V stays in L1 while all output rows reuse it. */
-static void axpy_rows(const float *S, size_t sT, size_t sR, const float *V, float *Out, int T,
-                      int R, int I)
+/* Columns [i0, i1) of R rows (R, C constants): tiles of C vectors, single vectors, then the
+ * last i1 - i < 4 columns in scalar code with the same order. */
+PLAB_INLINE void axpy_cols(const float *S, size_t sT, size_t sR, const float *V, float *Out, int I,
+                           int i0, int i1, int T, int first, const int R, const int C)
 {
-    int R0 = R - R % AX_R, i = 0, r;
-    for (; i + 4 * AX_C <= I; i += 4 * AX_C) {
-        for (r = 0; r < R0; r += AX_R)
-            axpy_tile(S + r * sR, sT, sR, V + i, I, Out + (size_t)r * I + i, I, T, AX_R, AX_C);
-        for (; r < R; r++)
-            axpy_tile(S + r * sR, sT, sR, V + i, I, Out + (size_t)r * I + i, I, T, 1, AX_C);
-    }
-    for (; i + 4 <= I; i += 4) {
-        for (r = 0; r < R0; r += AX_R)
-            axpy_tile(S + r * sR, sT, sR, V + i, I, Out + (size_t)r * I + i, I, T, AX_R, 1);
-        for (; r < R; r++)
-            axpy_tile(S + r * sR, sT, sR, V + i, I, Out + (size_t)r * I + i, I, T, 1, 1);
-    }
-    for (; i < I; i++)
-        for (r = 0; r < R; r++) {
-            float g = 0.0f;
+    int i = i0;
+    for (; i + 4 * C <= i1; i += 4 * C)
+        axpy_tile(S, sT, sR, V + i, I, Out + i, I, T, first, R, C);
+    for (; i + 4 <= i1; i += 4)
+        axpy_tile(S, sT, sR, V + i, I, Out + i, I, T, first, R, 1);
+    for (; i < i1; i++)
+        for (int r = 0; r < R; r++) {
+            float g = first ? 0.0f : Out[(size_t)r * I + i];
             for (int t = 0; t < T; t++)
                 g += S[(size_t)t * sT + (size_t)r * sR] * V[(size_t)t * I + i];
             Out[(size_t)r * I + i] = g;
         }
+}
+
+/*
+ * Out(R, I) row-major, blocked like a GEMM: t in blocks of AX_TB; columns in panels sized so
+ * the tb x panel slice of V that every row tile reuses stays in L2 (a batch-1 outer product
+ * gets whole rows, written contiguously); then AX_R-row tiles, and the remaining rows one at a
+ * time with AX_C1 vectors, enough independent accumulators to hide the add latency.
+ */
+static void axpy_rows(const float *S, size_t sT, size_t sR, const float *V, float *Out, int T,
+                      int R, int I)
+{
+    int R0 = R - R % AX_R;
+    for (int t0 = 0; t0 < T || t0 == 0; t0 += AX_TB) {
+        int tb = T - t0 < AX_TB ? T - t0 : AX_TB, first = t0 == 0;
+        int ib = AX_PANEL / (tb > 1 ? tb : 1) / 64 * 64; /* floats, a multiple of every tile */
+        const float *St = S + (size_t)t0 * sT, *Vt = V + (size_t)t0 * I;
+        for (int i0 = 0; i0 < I; i0 += ib) {
+            int i1 = I - i0 < ib ? I : i0 + ib, r = 0;
+            for (; r < R0; r += AX_R)
+                axpy_cols(St + r * sR, sT, sR, Vt, Out + (size_t)r * I, I, i0, i1, tb, first, AX_R,
+                          AX_C);
+            for (; r < R; r++)
+                axpy_cols(St + r * sR, sT, sR, Vt, Out + (size_t)r * I, I, i0, i1, tb, first, 1,
+                          AX_C1);
+        }
+    }
 }
 
 /* G(O,I) = dZ(N,O)^T A(N,I): rows are o, the sum runs over n. */

@@ -1,8 +1,21 @@
-/* registry.c: which method modules a config enables, in the binding order of ALGORITHMS §2.1. */
+/*
+ * registry.c: which method modules a config enables, in the binding order of ALGORITHMS §2.1:
+ * the per-task reset (begin_task only), then the unit method (cbp, cbp-nature, redo) or SWR
+ * (the `method` key names one), then Shrink & Perturb noise.
+ *
+ * Composition (§2.1, §4.7, §4.8): L2 is the optimizer's decoupled shrink (key `l2`) and applies
+ * with every method and optimizer; S&P noise runs whenever snp_noise_var > 0, after the method
+ * (so SWR + noise = SWR, then noise); reset_each_task composes with anything.
+ */
 #include "../method.h"
 
 extern const plab_method_vt plab_method_reset;
 extern const plab_method_vt plab_method_snp;
+extern const plab_method_vt plab_method_swr;
+extern const plab_method_vt plab_method_cbp;
+extern const plab_method_vt plab_method_cbp_nature;
+extern const plab_method_vt plab_method_redo;
+extern const plab_method_vt plab_method_l2;
 
 int plab_methods_for_config(const plab_config *c, const plab_method_vt **out, int max)
 {
@@ -14,6 +27,25 @@ int plab_methods_for_config(const plab_config *c, const plab_method_vt **out, in
     } while (0)
     if (c->reset_each_task || c->method == PLAB_METHOD_RESET)
         ADD(plab_method_reset);
+    switch (c->method) {
+    case PLAB_METHOD_CBP:
+        ADD(plab_method_cbp);
+        break;
+    case PLAB_METHOD_CBP_NATURE:
+        ADD(plab_method_cbp_nature);
+        break;
+    case PLAB_METHOD_REDO:
+        ADD(plab_method_redo);
+        break;
+    case PLAB_METHOD_SWR:
+        ADD(plab_method_swr);
+        break;
+    case PLAB_METHOD_L2:
+        ADD(plab_method_l2);
+        break;
+    default:
+        break;
+    }
     if (c->snp_noise_var > 0.0)
         ADD(plab_method_snp);
 #undef ADD
