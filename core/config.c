@@ -68,9 +68,12 @@ static const entry table[] = {
     ENUM("scr_generator", "problem", scr_generator, gen_names,
          "slowly-changing regression: how flipping bits change each period"),
     INT("scr_period", "problem", scr_period, 1, 1e9, "slowly-changing regression period T"),
-    INT("gen_classes", "problem", gen_classes, 2, 1000, "generated tasks: number of classes"),
-    INT("gen_dim", "problem", gen_dim, 1, 1 << 20, "generated tasks: input dimension"),
-    INT("gen_pool", "problem", gen_pool, 1, 1 << 24, "generated tasks: examples per task"),
+    INT("gen_classes", "problem", gen_classes, 0, 256,
+        "generated tasks: number of classes (0: the problem's own)"),
+    INT("gen_dim", "problem", gen_dim, 0, 1 << 20,
+        "generated tasks: input dimension (0: the problem's own)"),
+    INT("gen_pool", "problem", gen_pool, 0, 1 << 24,
+        "generated tasks: examples in the pool (0: the problem's own)"),
     /* network */
     {{"hidden", PLAB_KEY_INT_LIST, "network", NULL, 1, 1 << 24, 0, 0,
       "hidden widths, comma-separated (e.g. 100,100,100; empty for none)"},
@@ -140,9 +143,6 @@ void plab_config_default(plab_config *c)
     c->batch_size = 30;
     c->seed = 0;
     c->scr_period = 10000;
-    c->gen_classes = 10;
-    c->gen_dim = 784;
-    c->gen_pool = 3000;
     c->num_hidden = 3;
     c->hidden[0] = c->hidden[1] = c->hidden[2] = 100;
     c->activation = PLAB_ACT_RELU;

@@ -87,17 +87,19 @@ float plab_logf(float x)
         m *= 0.5f;
         e += 1;
     }
-    /* log m = 2 atanh(s), s = (m-1)/(m+1), |s| <= 0.1716 */
-    float s = (m - 1.0f) / (m + 1.0f);
+    /* fdlibm's form (see plab_log): f exact, the series corrects it */
+    float f = m - 1.0f;
+    float s = f / (2.0f + f);
     float z = s * s;
-    float p = 2.0f / 11.0f;
-    p = p * z + 2.0f / 9.0f;
-    p = p * z + 2.0f / 7.0f;
-    p = p * z + 2.0f / 5.0f;
-    p = p * z + 2.0f / 3.0f;
-    p = p * z + 2.0f;
+    float R = 2.0f / 11.0f;
+    R = R * z + 2.0f / 9.0f;
+    R = R * z + 2.0f / 7.0f;
+    R = R * z + 2.0f / 5.0f;
+    R = R * z + 2.0f / 3.0f;
+    R = R * z;
+    float hfsq = 0.5f * f * f;
     float ef = (float)e;
-    return (ef * 0.693145752f + s * p) + ef * 1.42860677e-6f;
+    return ef * 0.693145752f - ((hfsq - (s * (hfsq + R) + ef * 1.42860677e-6f)) - f);
 }
 
 double plab_log(double x)
@@ -121,22 +123,26 @@ double plab_log(double x)
         m *= 0.5;
         e += 1;
     }
-    double s = (m - 1.0) / (m + 1.0);
+    /* fdlibm's form: log(m) = f - (hfsq - s (hfsq + R)), f = m - 1, s = f / (2 + f), so the
+     * leading term f is exact and the series only corrects it (< 1 ulp overall). */
+    double f = m - 1.0;
+    double s = f / (2.0 + f);
     double z = s * s;
-    /* 2 atanh(s) to s^21: |s| <= 0.1716 gives error < 1e-17 relative */
-    double p = 2.0 / 21.0;
-    p = p * z + 2.0 / 19.0;
-    p = p * z + 2.0 / 17.0;
-    p = p * z + 2.0 / 15.0;
-    p = p * z + 2.0 / 13.0;
-    p = p * z + 2.0 / 11.0;
-    p = p * z + 2.0 / 9.0;
-    p = p * z + 2.0 / 7.0;
-    p = p * z + 2.0 / 5.0;
-    p = p * z + 2.0 / 3.0;
-    p = p * z + 2.0;
+    double R = 2.0 / 21.0;
+    R = R * z + 2.0 / 19.0;
+    R = R * z + 2.0 / 17.0;
+    R = R * z + 2.0 / 15.0;
+    R = R * z + 2.0 / 13.0;
+    R = R * z + 2.0 / 11.0;
+    R = R * z + 2.0 / 9.0;
+    R = R * z + 2.0 / 7.0;
+    R = R * z + 2.0 / 5.0;
+    R = R * z + 2.0 / 3.0;
+    R = R * z;
+    double hfsq = 0.5 * f * f;
     double ed = (double)e;
-    return (ed * 6.93147180369123816490e-01 + s * p) + ed * 1.90821492927058770002e-10;
+    return ed * 6.93147180369123816490e-01 -
+           ((hfsq - (s * (hfsq + R) + ed * 1.90821492927058770002e-10)) - f);
 }
 
 float plab_tanhf(float x)
@@ -148,9 +154,10 @@ float plab_tanhf(float x)
     if (a > 9.0f) {
         r = 1.0f;
     } else if (a < 0.625f) {
-        /* odd Taylor series to x^15; |error| < 1e-8 for a < 0.625 */
+        /* odd Taylor series to x^17: the truncation error is below 3.2e-8 for a < 0.625 */
         float z = a * a;
-        float p = 929569.0f / 638512875.0f;
+        float p = -6404582.0f / 10854718875.0f;
+        p = p * z + 929569.0f / 638512875.0f;
         p = p * z - 21844.0f / 6081075.0f;
         p = p * z + 1382.0f / 155925.0f;
         p = p * z - 62.0f / 2835.0f;
@@ -162,7 +169,8 @@ float plab_tanhf(float x)
         float t = plab_expf(-2.0f * a);
         r = (1.0f - t) / (1.0f + t);
     }
-    return x < 0.0f ? -r : r;
+    /* the sign of x, including -0 (tanh(-0) = -0) */
+    return f_from_bits(f_bits(r) | (f_bits(x) & 0x80000000u));
 }
 
 float plab_sigmoidf(float x)

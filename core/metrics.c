@@ -75,8 +75,9 @@ static void gather(plab_net *net, const float *X, int n, float **feats)
     }
 }
 
-/* Dead units (ReLU family): a unit whose features sum to exactly 0 over the probe set, i.e.
- * (h >= 0) every feature is 0; summing |h| makes the test exact for leaky ReLU too. */
+/* Dead units (ReLU family): a unit whose features sum to exactly 0 over the probe set (§7.3,
+ * swr-code; the sum in double, in probe order). For ReLU and CReLU (h >= 0) that is "every
+ * feature is 0"; a leaky-ReLU unit is dead only if its sum cancels exactly, as in the spec. */
 static void dead_units(const plab_net *net, float **feats, int n, plab_task_row *row)
 {
     int total = 0, dead = 0;
@@ -85,7 +86,7 @@ static void dead_units(const plab_net *net, float **feats, int n, plab_task_row 
         for (int i = 0; i < w; i++) {
             double s = 0.0;
             for (int r = 0; r < n; r++)
-                s += fabs((double)feats[l][(size_t)r * w + i]);
+                s += (double)feats[l][(size_t)r * w + i];
             d += s == 0.0;
         }
         row->layer_dead_pct[l] = 100.0 * d / w;

@@ -43,7 +43,7 @@ plab_status plab_net_desc_check(const plab_net_desc *d, char *msg, size_t msg_si
     if (d->output_dim < 1 || d->output_dim > MAX_DIM)
         FAIL("output_dim must be in [1, %d], got %d", MAX_DIM, d->output_dim);
     if (d->num_hidden < 0 || d->num_hidden > PLAB_MAX_HIDDEN)
-        FAIL("number of hidden layers must be in [0, %d], got %d", PLAB_MAX_HIDDEN, d->num_hidden);
+        FAIL("num_hidden (hidden layers) must be in [0, %d], got %d", PLAB_MAX_HIDDEN, d->num_hidden);
     if ((unsigned)d->activation >= PLAB_ACT_COUNT)
         FAIL("activation must be one of relu, leaky_relu, tanh, sigmoid, identity, crelu");
     if ((unsigned)d->init >= PLAB_INIT_SCHEME_COUNT)
@@ -53,14 +53,15 @@ plab_status plab_net_desc_check(const plab_net_desc *d, char *msg, size_t msg_si
     if (d->loss == PLAB_LOSS_SOFTMAX_XENT && d->output_dim < 2)
         FAIL("softmax cross-entropy needs output_dim >= 2, got %d", d->output_dim);
     if (d->max_batch < 1 || d->max_batch > 65536)
-        FAIL("batch size must be in [1, 65536], got %d", d->max_batch);
+        FAIL("max_batch (batch size) must be in [1, 65536], got %d", d->max_batch);
     if (d->layer_norm != 0 && d->layer_norm != 1)
         FAIL("layer_norm must be 0 or 1, got %d", d->layer_norm);
     if (d->skip != 0 && d->skip != 1)
         FAIL("skip must be 0 or 1, got %d", d->skip);
     for (int l = 0; l < d->num_hidden; l++) {
         if (d->widths[l] < 1 || d->widths[l] > MAX_DIM)
-            FAIL("hidden width %d must be in [1, %d], got %d", l + 1, MAX_DIM, d->widths[l]);
+            FAIL("widths[%d] (hidden width) must be in [1, %d], got %d", l, MAX_DIM,
+                 d->widths[l]);
         if (d->activation == PLAB_ACT_CRELU && d->widths[l] % 2 != 0)
             FAIL("crelu needs even hidden widths, layer %d has %d", l + 1, d->widths[l]);
         if (d->skip && l > 0 && d->widths[l] != d->widths[l - 1])
@@ -184,6 +185,7 @@ static size_t carve(plab_net *net, char *block, int *overflow)
     size_t o_da0 = plab_plan_add(&p, N * (size_t)net->max_width, sizeof(float));
     size_t o_da1 = plab_plan_add(&p, N * (size_t)net->max_width, sizeof(float));
     size_t o_dh = plab_plan_add(&p, N * (size_t)net->max_width, sizeof(float));
+    size_t o_dout = plab_plan_add(&p, N * (size_t)net->desc.output_dim, sizeof(float));
     if (N > SIZE_MAX / (size_t)net->max_width)
         p.overflow = 1;
     for (int j = 0; j < net->num_layers; j++) {
@@ -216,7 +218,7 @@ static size_t carve(plab_net *net, char *block, int *overflow)
         net->da[0] = (float *)(block + o_da0);
         net->da[1] = (float *)(block + o_da1);
         net->dh = (float *)(block + o_dh);
-        net->dout = net->dz;
+        net->dout = (float *)(block + o_dout);
         for (int j = 0; j < net->num_layers; j++) {
             plab_layer *L = &net->layer[j];
             L->W = net->params + net->tensor[L->t_w].offset;
@@ -542,8 +544,8 @@ plab_status plab_net_backward(plab_net *net, plab_backward_hook hook, void *hook
     if (n < 1)
         return PLAB_E_STATE;
     const plab_kernels *k = &net->k;
-    /* delta of the output layer: copy dL/dz out of the loss buffer (it aliases dz) */
-    float *delta = net->dz;
+    /* delta of the output layer: the loss gradient, kept intact so backward can be repeated */
+    const float *delta = net->dout;
     int cur = 0; /* da[cur] will hold dL/da_{j-1} */
     for (int j = net->num_layers - 1; j >= 0; j--) {
         plab_layer *L = &net->layer[j];

@@ -180,13 +180,18 @@ void plab_optim_reset(plab_optim *o)
 
 void plab_optim_reset_strided(plab_optim *o, size_t offset, size_t count, size_t stride)
 {
-    for (size_t i = 0, j = offset; i < count && j < o->n; i++, j += stride) {
+    if (stride == 0)
+        stride = 1;
+    for (size_t i = 0, j = offset; i < count && j < o->n; i++) {
         if (o->m)
             o->m[j] = 0.0f;
         if (o->v)
             o->v[j] = 0.0f;
         if (o->steps)
             o->steps[j] = 0;
+        if (stride > o->n - j)
+            break;
+        j += stride;
     }
 }
 
@@ -199,7 +204,9 @@ void plab_optim_reset_range(plab_optim *o, size_t offset, size_t count)
  * leaves per-entry step counts alone: ReDo's moment reset (ALGORITHMS §4.6). */
 void plab_optim_zero_moments_strided(plab_optim *o, size_t offset, size_t count, size_t stride)
 {
-    for (size_t i = 0, j = offset; i < count && j < o->n; i++, j += stride) {
+    if (stride == 0)
+        stride = 1;
+    for (size_t i = 0, j = offset; i < count && j < o->n; i++) {
         if (o->m)
             o->m[j] = 0.0f;
         if (o->v)

