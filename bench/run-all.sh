@@ -41,7 +41,7 @@ cmake --build build-wasm-bench --target bench_train -j 2 >/dev/null
 echo "plab native" >&2
 build-bench/bench/bench_train --seconds "$seconds" --nets "$nets" --json >> "$out"
 echo "plab wasm (Node)" >&2
-node --no-experimental-fetch build-wasm-bench/bench/bench_train.js --seconds "$seconds" \
+node --no-experimental-fetch build-wasm-bench/bench/bench_train.cjs --seconds "$seconds" \
   --nets "$nets" --json --kernels wasm | sed 's/"plab-wasm"/"plab-wasm-simd"/' >> "$out"
 echo "PyTorch" >&2
 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 bench/peers/torch_bench.py --seconds "$seconds" \
