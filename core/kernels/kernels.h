@@ -53,7 +53,7 @@ typedef struct plab_kernels {
 
     /* p = (p * keep) - lr * g; keep = 1 - shrink */
     void (*sgd)(float *p, const float *g, size_t n, float lr, float keep);
-    /* b = mu b + g; p = (p * keep) - lr * b */
+    /* b = mu b + g (flushed to 0 below 1e-30 in magnitude); p = (p * keep) - lr * b */
     void (*momentum)(float *p, const float *g, float *b, size_t n, float lr, float mu, float keep);
     /* AdamW with a global step: p *= keep; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g g;
      * p -= lr * (m / bc1) / (sqrt(v / bc2) + eps); m and v are flushed to 0 below 1e-30 in

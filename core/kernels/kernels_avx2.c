@@ -423,19 +423,22 @@ static void sgd(float *p, const float *g, size_t n, float lr, float keep)
         p[i] = p[i] * keep - lr * g[i];
 }
 
-/* b = mu b + g; p = p keep - lr b */
+/* b = mu b + g, flushed to +0 below 1e-30 in magnitude; p = p keep - lr b */
 static void momentum(float *p, const float *g, float *b, size_t n, float lr, float mu, float keep)
 {
     v8 kv = _mm256_set1_ps(keep), lv = _mm256_set1_ps(lr), mv = _mm256_set1_ps(mu);
+    v8 tiny = _mm256_set1_ps(PLAB_TINY);
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         v8 bi = _mm256_add_ps(_mm256_mul_ps(mv, _mm256_loadu_ps(b + i)), _mm256_loadu_ps(g + i));
+        bi = _mm256_andnot_ps(lt8(abs8(bi), tiny), bi);
         _mm256_storeu_ps(b + i, bi);
         _mm256_storeu_ps(
             p + i, _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(p + i), kv), _mm256_mul_ps(lv, bi)));
     }
     for (; i < n; i++) {
-        b[i] = mu * b[i] + g[i];
+        float bi = mu * b[i] + g[i];
+        b[i] = fabsf(bi) < PLAB_TINY ? 0.0f : bi;
         p[i] = p[i] * keep - lr * b[i];
     }
 }

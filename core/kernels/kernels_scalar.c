@@ -175,7 +175,8 @@ static void sgd(float *p, const float *g, size_t n, float lr, float keep)
 static void momentum(float *p, const float *g, float *b, size_t n, float lr, float mu, float keep)
 {
     for (size_t i = 0; i < n; i++) {
-        b[i] = mu * b[i] + g[i];
+        float bi = mu * b[i] + g[i];
+        b[i] = fabsf(bi) < PLAB_TINY ? 0.0f : bi; /* denormals are slow and wasm cannot flush */
         p[i] = p[i] * keep - lr * b[i];
     }
 }

@@ -58,10 +58,9 @@ PLAB_INLINE float v_reduce8(v4 lo, v4 hi)
     return wasm_f32x4_extract_lane(u, 0) + wasm_f32x4_extract_lane(u, 1);
 }
 
-/* ---------------------------------------------------------------- shared body (4-wide) */
-
 /* Tile sizes. gemm_nt: an NT_RN x NT_RO tile of (n, o) pairs, 2 accumulators each;
- * axpy form: AX_R output rows x AX_C vectors of columns. 16 xmm registers. */
+ * axpy form: AX_R output rows x AX_C vectors of columns (engines map v128 to 16 xmm registers on
+ * x86-64). */
 #ifndef NT_RN
 #define NT_RN 1
 #endif
@@ -83,6 +82,8 @@ PLAB_INLINE float v_reduce8(v4 lo, v4 hi)
 #ifndef AX_PANEL
 #define AX_PANEL 32768 /* floats of V one column panel spans (128 KiB) */
 #endif
+
+/* ---------------------------------------------------------------- shared body (4-wide) */
 
 /*
  * One RN x RO tile of Z(N,O) = A W^T + b; A, W, b, Z point at the tile's first row, column.
@@ -440,18 +441,20 @@ static void sgd(float *p, const float *g, size_t n, float lr, float keep)
         p[i] = p[i] * keep - lr * g[i];
 }
 
-/* b = mu b + g; p = p keep - lr b */
+/* b = mu b + g, flushed to +0 below 1e-30 in magnitude; p = p keep - lr b */
 static void momentum(float *p, const float *g, float *b, size_t n, float lr, float mu, float keep)
 {
-    v4 kv = v_set1(keep), lv = v_set1(lr), mv = v_set1(mu);
+    v4 kv = v_set1(keep), lv = v_set1(lr), mv = v_set1(mu), tiny = v_set1(PLAB_TINY);
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
         v4 bi = v_add(v_mul(mv, v_load(b + i)), v_load(g + i));
+        bi = v_drop(v_lt(v_abs(bi), tiny), bi);
         v_store(b + i, bi);
         v_store(p + i, v_sub(v_mul(v_load(p + i), kv), v_mul(lv, bi)));
     }
     for (; i < n; i++) {
-        b[i] = mu * b[i] + g[i];
+        float bi = mu * b[i] + g[i];
+        b[i] = fabsf(bi) < PLAB_TINY ? 0.0f : bi;
         p[i] = p[i] * keep - lr * b[i];
     }
 }
