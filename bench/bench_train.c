@@ -2,7 +2,9 @@
  * bench_train.c: examples per second of plab training steps (forward, backward, SGD update)
  * for the networks the performance record tracks, on the scalar and on every SIMD backend.
  *
- *   bench_train [--seconds S] [--kernels name] [--nets SPEC,...] [--json]
+ *   bench_train [--seconds S] [--kernels name] [--nets SPEC,...] [--unfused] [--json]
+ * --unfused times backward + optimizer step separately instead of the fused SGD path that
+ * plab_run uses for plain SGD.
  * SPEC is "784-100-100-100-10:30" (layer widths, then the batch size).
  *
  * Each measurement repeats steps on one fixed random batch for about S seconds (default 1)
@@ -14,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "net.h"
+#include "optim.h"
 #include "plab.h"
 
 static double now(void)
@@ -54,8 +58,27 @@ static int parse_shape(const char *spec, shape *s)
     return s->batch >= 1 && s->batch <= 65536;
 }
 
+/* One training step as plab_run takes it for plain SGD without methods: the update fused into
+ * the backward pass (fused = 1), or backward then optimizer step (fused = 0). */
+static void step(plab_net *net, plab_optim *opt, const float *x, const int32_t *labels,
+                 const float *targets, int batch, int fused, double *tabs)
+{
+    float loss;
+    int correct;
+    plab_net_forward(net, x, labels, targets, batch, &loss, &correct);
+    if (fused) {
+        const plab_optim_desc *d = plab_optim_get_desc(opt);
+        plab_net_backward_sgd(net, d->lr, 1.0f - d->shrink, tabs);
+        plab_optim_tick(opt);
+    } else {
+        plab_net_backward(net, NULL, NULL);
+        plab_optim_step(opt, net);
+        plab_net_grad_abs(net, tabs);
+    }
+}
+
 /* Examples per second of training steps of one shape on one backend. */
-static double measure(const shape *s, plab_kernels_id k, double seconds)
+static double measure(const shape *s, plab_kernels_id k, double seconds, int fused)
 {
     plab_net_desc d;
     plab_net_desc_default(&d);
@@ -92,23 +115,16 @@ static double measure(const shape *s, plab_kernels_id k, double seconds)
         t[i] = plab_rng_uniform(&r);
     const int32_t *labels = out > 1 ? y : NULL;
     const float *targets = out > 1 ? NULL : t;
-    float loss;
-    int correct;
     long steps = 0;
-    double t0 = now(), t1 = t0;
+    double t0 = now(), t1 = t0, tabs[4 * (PLAB_MAX_HIDDEN + 1)];
+    fused = fused && s->batch <= 4; /* what plab_run does (run.c, FUSE_MAX_BATCH) */
     /* warm-up, then time whole blocks of steps */
-    for (int i = 0; i < 3; i++) {
-        plab_net_forward(net, x, labels, targets, s->batch, &loss, &correct);
-        plab_net_backward(net, NULL, NULL);
-        plab_optim_step(opt, net);
-    }
+    for (int i = 0; i < 3; i++)
+        step(net, opt, x, labels, targets, s->batch, fused, tabs);
     t0 = now();
     do {
-        for (int i = 0; i < 10; i++) {
-            plab_net_forward(net, x, labels, targets, s->batch, &loss, &correct);
-            plab_net_backward(net, NULL, NULL);
-            plab_optim_step(opt, net);
-        }
+        for (int i = 0; i < 10; i++)
+            step(net, opt, x, labels, targets, s->batch, fused, tabs);
         steps += 10;
         t1 = now();
     } while (t1 - t0 < seconds);
@@ -123,7 +139,7 @@ static double measure(const shape *s, plab_kernels_id k, double seconds)
 int main(int argc, char **argv)
 {
     double seconds = 1.0;
-    int json = 0;
+    int json = 0, fused = 1;
     const char *nets = default_nets;
     plab_kernels_id only = PLAB_KERNELS_AUTO;
     for (int i = 1; i < argc; i++) {
@@ -141,10 +157,12 @@ int main(int argc, char **argv)
             }
         } else if (strcmp(argv[i], "--nets") == 0 && i + 1 < argc) {
             nets = argv[++i];
+        } else if (strcmp(argv[i], "--unfused") == 0) {
+            fused = 0;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
         } else {
-            fprintf(stderr, "usage: bench_train [--seconds S] [--kernels name] [--nets SPEC,...] [--json]\n");
+            fprintf(stderr, "usage: bench_train [--seconds S] [--kernels name] [--nets SPEC,...] [--unfused] [--json]\n");
             return 2;
         }
     }
@@ -174,14 +192,14 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < ns; i++) {
         for (int j = 0; j < nk; j++) {
-            double v = measure(&shapes[i], ks[j], seconds);
+            double v = measure(&shapes[i], ks[j], seconds, fused);
             if (json) {
                 char net[64];
                 snprintf(net, sizeof net, "%.63s", shapes[i].name);
                 *strchr(net, ':') = 0;
-                printf("{\"peer\": \"plab-%s\", \"net\": \"%s\", \"batch\": %d, "
+                printf("{\"peer\": \"plab-%s%s\", \"net\": \"%s\", \"batch\": %d, "
                        "\"examples_per_s\": %.1f}\n",
-                       plab_kernels_name(ks[j]), net, shapes[i].batch, v);
+                       plab_kernels_name(ks[j]), fused ? "" : "-unfused", net, shapes[i].batch, v);
             } else {
                 if (j == 0)
                     printf("%-28s", shapes[i].name);

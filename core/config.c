@@ -32,6 +32,7 @@ static const char *const input_names[] = {"raw", "normalized", NULL};
 static const char *const gen_names[] = {"redraw_all", "flip_one", NULL};
 static const char *const gain_names[] = {"relu", "match_init", NULL};
 static const char *const frozen_names[] = {"spec", "code", NULL};
+static const char *const fused_names[] = {"off", "auto", NULL};
 static const char *const kernel_names[] = {"auto", "scalar", "sse2", "avx2",
                                            "neon", "wasm",   NULL};
 
@@ -130,6 +131,8 @@ static const entry table[] = {
          "frozen-unit upper bound: hi - 0.01 (spec) or hi + 0.01 (the paper's code)"),
     /* engine */
     ENUM("kernels", "engine", kernels, kernel_names, "kernel backend"),
+    ENUM("fused_update", "engine", fused_update, fused_names,
+         "fuse plain SGD into the backward pass when no method needs gradients (same bits)"),
 };
 
 #define NKEYS ((int)(sizeof table / sizeof table[0]))
@@ -166,6 +169,7 @@ void plab_config_default(plab_config *c)
     c->redo_utility = PLAB_UTIL_ACTIVATION;
     c->probe_every = 1;
     c->kernels = PLAB_KERNELS_AUTO;
+    c->fused_update = 1;
 }
 
 int plab_config_num_keys(void) { return NKEYS; }

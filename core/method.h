@@ -50,6 +50,10 @@ typedef struct plab_method_vt {
     void (*begin_task)(void *state, plab_method_ctx *ctx, int k);                 /* or NULL */
     void (*backward_hook)(void *state, plab_method_ctx *ctx, int layer, int phase); /* or NULL */
     void (*after_update)(void *state, plab_method_ctx *ctx);                       /* or NULL */
+    /* 1 if this step needs the weight gradients or the unfused optimizer step (NULL: always).
+     * When no method needs them, plain SGD fuses the update into the backward pass. Called
+     * before the step's backward pass; ctx->t is the step about to run. */
+    int (*needs_gradients)(void *state, const plab_method_ctx *ctx);
 } plab_method_vt;
 
 /*

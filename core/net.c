@@ -186,6 +186,7 @@ static size_t carve(plab_net *net, char *block, int *overflow)
     size_t o_da1 = plab_plan_add(&p, N * (size_t)net->max_width, sizeof(float));
     size_t o_dh = plab_plan_add(&p, N * (size_t)net->max_width, sizeof(float));
     size_t o_dout = plab_plan_add(&p, N * (size_t)net->desc.output_dim, sizeof(float));
+    size_t o_rowabs = plab_plan_add(&p, (size_t)net->max_width, sizeof(float));
     if (N > SIZE_MAX / (size_t)net->max_width)
         p.overflow = 1;
     for (int j = 0; j < net->num_layers; j++) {
@@ -219,6 +220,7 @@ static size_t carve(plab_net *net, char *block, int *overflow)
         net->da[1] = (float *)(block + o_da1);
         net->dh = (float *)(block + o_dh);
         net->dout = (float *)(block + o_dout);
+        net->rowabs = (float *)(block + o_rowabs);
         for (int j = 0; j < net->num_layers; j++) {
             plab_layer *L = &net->layer[j];
             L->W = net->params + net->tensor[L->t_w].offset;
@@ -573,6 +575,62 @@ plab_status plab_net_backward(plab_net *net, plab_backward_hook hook, void *hook
         }
         if (hook)
             hook(hook_ctx, net, j - 1, PLAB_HOOK_FEATURES);
+        act_backward(net, P, dh, net->dz, n);
+        delta = net->dz;
+        cur ^= 1;
+    }
+    return PLAB_OK;
+}
+
+void plab_net_grad_abs(const plab_net *net, double *per_tensor)
+{
+    for (int t = 0; t < net->num_tensors; t++) {
+        const plab_tensor *T = &net->tensor[t];
+        const float *g = net->grads + T->offset;
+        double s = 0.0;
+        for (int r = 0; r < T->rows; r++)
+            s += (double)net->k.asum(g + (size_t)r * T->cols, (size_t)T->cols);
+        per_tensor[t] = s;
+    }
+}
+
+plab_status plab_net_backward_sgd(plab_net *net, float lr, float keep, double *per_tensor_abs)
+{
+    int n = net->n;
+    if (n < 1)
+        return PLAB_E_STATE;
+    const plab_kernels *k = &net->k;
+    const float *delta = net->dout;
+    int cur = 0;
+    for (int j = net->num_layers - 1; j >= 0; j--) {
+        plab_layer *L = &net->layer[j];
+        const float *in = j > 0 ? net->layer[j - 1].a : net->x;
+        float *da = j > 0 ? net->da[cur] : NULL;
+        /* dL/da_{j-1} from the old W_j, then W_j and b_j updated in the same pass */
+        k->fused_sgd(L->W, L->b, in, delta, da, L->gb, net->rowabs, n, L->in, L->units, lr, keep);
+        double s = 0.0;
+        for (int o = 0; o < L->units; o++)
+            s += (double)net->rowabs[o];
+        per_tensor_abs[L->t_w] = s;
+        per_tensor_abs[L->t_b] = (double)k->asum(L->gb, (size_t)L->units);
+        if (j == 0)
+            break;
+        if (L->skip) {
+            const float *carry = net->da[cur ^ 1];
+            size_t cnt = (size_t)n * (size_t)L->in;
+            for (size_t i = 0; i < cnt; i++)
+                da[i] += carry[i];
+        }
+        plab_layer *P = &net->layer[j - 1];
+        const float *dh = da;
+        if (P->ln) {
+            k->ln_bwd(da, P->xhat, P->rstd, P->gamma, net->dh, P->ggamma, P->gbeta, n, P->width);
+            dh = net->dh;
+            per_tensor_abs[P->t_g] = (double)k->asum(P->ggamma, (size_t)P->width);
+            per_tensor_abs[P->t_beta] = (double)k->asum(P->gbeta, (size_t)P->width);
+            k->sgd(P->gamma, P->ggamma, (size_t)P->width, lr, keep);
+            k->sgd(P->beta, P->gbeta, (size_t)P->width, lr, keep);
+        }
         act_backward(net, P, dh, net->dz, n);
         delta = net->dz;
         cur ^= 1;

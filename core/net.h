@@ -48,6 +48,7 @@ struct plab_net {
     float *da[2];   /* (N, max width) ping-pong gradients w.r.t. layer outputs */
     float *dh;      /* (N, max width) gradient w.r.t. features */
     float *dout;    /* (N, output_dim) */
+    float *rowabs;  /* (max units) per-row sums of |g| of the fused update */
     int max_width;
     /* last forward */
     const float *x;
@@ -56,6 +57,22 @@ struct plab_net {
     const float *targets;
     void *block;
 };
+
+/*
+ * Per-tensor sums of |g| in double (the per-step "average gradient magnitude" of ALGORITHMS
+ * §7.2 is their sum in canonical order over P): a weight tensor row by row (each row's sum in
+ * the kernels' dot form, rows added in order), a vector tensor as one row. The fused path
+ * (plab_net_backward_sgd) produces the same bits.
+ */
+void plab_net_grad_abs(const plab_net *net, double *per_tensor);
+
+/*
+ * The backward pass fused with a plain SGD step (theta <- keep * theta - lr * g), each weight
+ * read and written once: the same bits as plab_net_backward, plab_optim_step (SGD) and
+ * plab_net_grad_abs in sequence, for any batch, without hooks. Bias and LN gradients are
+ * written; weight gradients are not.
+ */
+plab_status plab_net_backward_sgd(plab_net *net, float lr, float keep, double *per_tensor_abs);
 
 /* Activation gain of the Kaiming schemes for an activation. */
 double plab_act_gain(plab_activation act);

@@ -211,5 +211,13 @@ void plab_optim_zero_moments_strided(plab_optim *o, size_t offset, size_t count,
             o->m[j] = 0.0f;
         if (o->v)
             o->v[j] = 0.0f;
+        if (stride > o->n - j)
+            break;
+        j += stride;
     }
+}
+
+void plab_optim_tick(plab_optim *o)
+{
+    o->t++;
 }

@@ -19,4 +19,7 @@ struct plab_optim {
     void *block;
 };
 
+/* Counts a step the caller applied itself (the fused SGD path of plab_net_backward_sgd). */
+void plab_optim_tick(plab_optim *o);
+
 #endif

@@ -14,6 +14,7 @@
 #include "arena.h"
 #include "method.h"
 #include "metrics.h"
+#include "optim.h"
 #include "problem.h"
 #include "run.h"
 
@@ -106,6 +107,7 @@ plab_status plab_run_create(const plab_config *c, const plab_dataset *data,
     size_t o_scr =
         plab_plan_add(&p, r->probe_n ? plab_metrics_probe_bytes(c, r->net, r->probe_n) : 0, 1);
     size_t o_pt = plab_plan_add(&p, (size_t)plab_net_num_tensors(r->net), sizeof(int64_t));
+    size_t o_ga = plab_plan_add(&p, (size_t)plab_net_num_tensors(r->net), sizeof(double));
     size_t o_m[PLAB_MAX_METHODS];
     for (int i = 0; i < r->num_methods; i++) {
         r->mbytes[i] = r->methods[i]->state_bytes(c, r->net);
@@ -131,6 +133,7 @@ plab_status plab_run_create(const plab_config *c, const plab_dataset *data,
     r->probe_X = (float *)(b + o_px);
     r->probe_scratch = b + o_scr;
     r->per_tensor = (int64_t *)(b + o_pt);
+    r->grad_abs = (double *)(b + o_ga);
     r->stats.per_tensor = r->per_tensor;
 
     st = pv->init(r->pstate, c, data);
@@ -194,6 +197,7 @@ const plab_config *plab_run_config(const plab_run *r) { return &r->cfg; }
 plab_net *plab_run_net(plab_run *r) { return r->net; }
 plab_optim *plab_run_optim(plab_run *r) { return r->opt; }
 const int64_t *plab_run_reinit_per_tensor(const plab_run *r) { return r->per_tensor; }
+int64_t plab_run_fused_steps(const plab_run *r) { return r->fused; }
 
 uint64_t plab_run_trace_hash(const plab_run *r)
 {
@@ -327,6 +331,25 @@ static const char *nonfinite_tensor(const plab_net *net)
     return NULL;
 }
 
+/* Plain SGD can be fused into the backward pass when nothing needs this step's weight
+ * gradients: no backward hook, and every method says so (ALGORITHMS §2.1 keeps its order:
+ * the methods still run after the update). */
+/* Fusion pays off where a step is memory-bound: small batches. At batch 30 the blocked
+ * gemm kernels win (bench_train --unfused). */
+#define FUSE_MAX_BATCH 4
+
+static int fusable(plab_run *r, const plab_method_ctx *ctx)
+{
+    if (!r->cfg.fused_update || r->has_hook || r->cfg.batch_size > FUSE_MAX_BATCH ||
+        plab_optim_get_desc(r->opt)->kind != PLAB_OPT_SGD)
+        return 0;
+    for (int i = 0; i < r->num_methods; i++)
+        if (!r->methods[i]->needs_gradients ||
+            r->methods[i]->needs_gradients(r->mstate[i], ctx))
+            return 0;
+    return 1;
+}
+
 plab_status plab_run_step(plab_run *r)
 {
     if (r->failed)
@@ -361,8 +384,16 @@ plab_status plab_run_step(plab_run *r)
     hook_env env;
     env.r = r;
     method_ctx(r, &env.ctx);
-    plab_net_backward(r->net, r->has_hook ? backward_hook : NULL, &env);
-    plab_optim_step(r->opt, r->net);
+    if (fusable(r, &env.ctx)) {
+        const plab_optim_desc *od = plab_optim_get_desc(r->opt);
+        plab_net_backward_sgd(r->net, od->lr, 1.0f - od->shrink, r->grad_abs);
+        plab_optim_tick(r->opt);
+        r->fused++;
+    } else {
+        plab_net_backward(r->net, r->has_hook ? backward_hook : NULL, &env);
+        plab_optim_step(r->opt, r->net);
+        plab_net_grad_abs(r->net, r->grad_abs);
+    }
     for (int i = 0; i < r->num_methods; i++)
         if (r->methods[i]->after_update)
             r->methods[i]->after_update(r->mstate[i], &env.ctx);
@@ -370,7 +401,10 @@ plab_status plab_run_step(plab_run *r)
     /* per-step metrics (§7.1, §7.2) */
     size_t P = plab_net_num_params(r->net);
     double acc = r->shape.loss == PLAB_LOSS_SOFTMAX_XENT ? (double)correct / m : NAN;
-    double grad = (double)r->net->k.asum(plab_net_grads(r->net), P) / (double)P;
+    double grad = 0.0;
+    for (int i = 0; i < plab_net_num_tensors(r->net); i++)
+        grad += r->grad_abs[i];
+    grad /= (double)P;
     r->win.count++;
     r->win_acc += acc;
     r->win_loss += loss;

@@ -28,6 +28,7 @@ struct plab_run {
     int task;          /* current task */
     int step_in_task;  /* updates done in the current task */
     int64_t t;         /* updates done */
+    int64_t fused;     /* updates done by the fused SGD path (not saved in checkpoints) */
     int failed;
     char error[256];
     /* batch */
@@ -45,6 +46,7 @@ struct plab_run {
     double task_acc, task_loss, task_grad, task_jump, task_jump_abs;
     plab_reinit_stats stats;
     int64_t *per_tensor;
+    double *grad_abs;  /* (num_tensors) per-tensor sums of |g| of the current step */
     int event_pending;
     plab_event_row pending;
     uint64_t trace;

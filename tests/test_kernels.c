@@ -250,7 +250,7 @@ static void test_fill_refuses_unavailable(void **state)
             assert_int_equal(k.id, id == PLAB_KERNELS_AUTO ? plab_kernels_best() : id);
             assert_true(k.gemm_nt && k.gemm_tn && k.gemm_nn && k.colsum && k.relu_fwd &&
                         k.relu_bwd && k.leaky_fwd && k.leaky_bwd && k.ln_fwd && k.ln_bwd && k.sgd &&
-                        k.momentum && k.adamw && k.asum && k.sum);
+                        k.momentum && k.adamw && k.fused_sgd && k.asum && k.sum);
         } else {
             assert_int_equal(plab_kernels_fill(id, &k), PLAB_E_UNSUPPORTED);
             unavailable++;
@@ -328,6 +328,7 @@ static void test_backends_override_every_kernel(void **state)
         OVERRIDDEN(sgd)
         OVERRIDDEN(momentum)
         OVERRIDDEN(adamw)
+        OVERRIDDEN(fused_sgd)
         OVERRIDDEN(asum)
         OVERRIDDEN(sum)
 #undef OVERRIDDEN
@@ -1027,6 +1028,79 @@ static void test_scalar_elementwise_vs_double(void **state)
                   cases_checked, r.worst);
 }
 
+/* ---------------------------------------------------------------- fused SGD */
+
+/* fused_sgd equals gemm_nn, gemm_tn, colsum, sgd (weights and bias) and a per-row asum done
+ * one after the other by the scalar reference, and every backend equals scalar. */
+static void test_fused_sgd(void **state)
+{
+    (void)state;
+    plab_kernels_id ids[PLAB_KERNELS_COUNT];
+    int nb = test_backends(ids);
+    const plab_kernels *s = plab_kernels_scalar();
+    static const int Ns[] = {1, 2, 3};
+    static const int dims[] = {1, 7, 8, 9, 17, 100, 784};
+    plab_rng r;
+    plab_rng_seed(&r, 11, 77, 0);
+    for (size_t a = 0; a < sizeof Ns / sizeof Ns[0]; a++)
+        for (size_t bi = 0; bi < sizeof dims / sizeof dims[0]; bi++)
+            for (size_t ci = 0; ci < sizeof dims / sizeof dims[0]; ci += 2) {
+                int N = Ns[a], I = dims[bi], O = dims[ci];
+                size_t nW = (size_t)O * I, nA = (size_t)N * I, nZ = (size_t)N * O;
+                float *W0 = malloc(nW * 4), *b0 = malloc((size_t)O * 4), *A = malloc(nA * 4);
+                float *dZ = malloc(nZ * 4), *G = malloc(nW * 4), *gb = malloc((size_t)O * 4);
+                float *Wr = malloc(nW * 4), *br = malloc((size_t)O * 4), *dAr = malloc(nA * 4);
+                float *rowr = malloc((size_t)O * 4);
+                float *Wf = malloc(nW * 4), *bf = malloc((size_t)O * 4), *dAf = malloc(nA * 4);
+                float *gbf = malloc((size_t)O * 4), *rowf = malloc((size_t)O * 4);
+                for (size_t i = 0; i < nW; i++)
+                    W0[i] = (i % 13 == 0) ? -0.0f : 2.0f * plab_rng_uniform(&r) - 1.0f;
+                for (int i = 0; i < O; i++)
+                    b0[i] = 2.0f * plab_rng_uniform(&r) - 1.0f;
+                for (size_t i = 0; i < nA; i++)
+                    A[i] = (i % 5 == 0) ? 0.0f : plab_rng_uniform(&r);
+                for (size_t i = 0; i < nZ; i++)
+                    dZ[i] = (i % 7 == 0) ? -0.0f : 0.2f * plab_rng_uniform(&r) - 0.1f;
+                /* the unfused reference */
+                memcpy(Wr, W0, nW * 4);
+                memcpy(br, b0, (size_t)O * 4);
+                s->gemm_nn(dZ, Wr, dAr, N, I, O);
+                s->gemm_tn(dZ, A, G, N, I, O);
+                s->colsum(dZ, gb, N, O);
+                s->sgd(Wr, G, nW, 0.05f, 1.0f - 1e-4f);
+                s->sgd(br, gb, (size_t)O, 0.05f, 1.0f - 1e-4f);
+                for (int o = 0; o < O; o++)
+                    rowr[o] = s->asum(G + (size_t)o * I, (size_t)I);
+                for (int k = -1; k < nb; k++) {
+                    const plab_kernels *K = s;
+                    plab_kernels tab;
+                    if (k >= 0) {
+                        assert_int_equal(plab_kernels_fill(ids[k], &tab), PLAB_OK);
+                        K = &tab;
+                    }
+                    memcpy(Wf, W0, nW * 4);
+                    memcpy(bf, b0, (size_t)O * 4);
+                    memset(dAf, 0xA5, nA * 4);
+                    K->fused_sgd(Wf, bf, A, dZ, dAf, gbf, rowf, N, I, O, 0.05f, 1.0f - 1e-4f);
+                    const char *name = k < 0 ? "scalar" : plab_kernels_name(ids[k]);
+                    if (memcmp(Wf, Wr, nW * 4) || memcmp(bf, br, (size_t)O * 4) ||
+                        memcmp(dAf, dAr, nA * 4) || memcmp(gbf, gb, (size_t)O * 4) ||
+                        memcmp(rowf, rowr, (size_t)O * 4))
+                        fail_msg("fused_sgd on %s differs from the unfused kernels (N=%d I=%d "
+                                 "O=%d)", name, N, I, O);
+                    /* dA = NULL (the first layer) leaves the rest identical */
+                    memcpy(Wf, W0, nW * 4);
+                    memcpy(bf, b0, (size_t)O * 4);
+                    K->fused_sgd(Wf, bf, A, dZ, NULL, gbf, rowf, N, I, O, 0.05f, 1.0f - 1e-4f);
+                    if (memcmp(Wf, Wr, nW * 4) || memcmp(rowf, rowr, (size_t)O * 4))
+                        fail_msg("fused_sgd without dA on %s differs (N=%d I=%d O=%d)", name, N,
+                                 I, O);
+                }
+                free(W0), free(b0), free(A), free(dZ), free(G), free(gb), free(Wr), free(br);
+                free(dAr), free(rowr), free(Wf), free(bf), free(dAf), free(gbf), free(rowf);
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1040,6 +1114,7 @@ int main(void)
         cmocka_unit_test(test_optimizers_match_scalar),
         cmocka_unit_test(test_activation_special_values),
         cmocka_unit_test(test_adamw_flush),
+        cmocka_unit_test(test_fused_sgd),
         cmocka_unit_test(test_scalar_gemms_vs_double),
         cmocka_unit_test(test_scalar_layernorm_vs_double),
         cmocka_unit_test(test_scalar_elementwise_vs_double),

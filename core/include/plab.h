@@ -407,6 +407,7 @@ typedef struct plab_config {
     int frozen_upper_rule;    /* 0 spec (hi - 0.01), 1 code (hi + 0.01) */
     /* engine */
     int kernels;              /* plab_kernels_id */
+    int fused_update;         /* 1 auto: fuse plain SGD into the backward pass when allowed; 0 off */
 } plab_config;
 
 typedef enum plab_method_id {
@@ -564,6 +565,8 @@ const char *plab_run_error(const plab_run *r);
 const plab_config *plab_run_config(const plab_run *r);
 plab_net *plab_run_net(plab_run *r);
 plab_optim *plab_run_optim(plab_run *r);
+/* Updates this process did with the fused SGD path (key fused_update; a diagnostic). */
+int64_t plab_run_fused_steps(const plab_run *r);
 /* Cumulative entries re-initialized per tensor (num_tensors entries). */
 const int64_t *plab_run_reinit_per_tensor(const plab_run *r);
 /* A hash of the run's trajectory so far: parameters and every loss seen (golden traces). */
@@ -574,8 +577,8 @@ uint64_t plab_run_trace_hash(const plab_run *r);
 /*
  * A checkpoint holds everything a run needs to continue bit for bit: counters, random
  * streams, parameters, optimizer and method state, and the partial window/task accumulators.
- * It is bound to the config (except `tasks` and `kernels`, so a run may be extended or resumed
- * on another backend of the same family) and carries a checksum.
+ * It is bound to the config (except `tasks`, `kernels` and `fused_update`, so a run may be
+ * extended or resumed on another backend) and carries a checksum.
  *   plab_run_checkpoint_bytes: the exact size plab_run_checkpoint_save writes.
  *   plab_run_checkpoint_load: r must be freshly created from the same config; on error r is
  *   unchanged and err names the problem (PLAB_E_FORMAT corrupt or foreign file,
@@ -585,7 +588,8 @@ size_t plab_run_checkpoint_bytes(const plab_run *r);
 plab_status plab_run_checkpoint_save(const plab_run *r, void *buf, size_t size);
 plab_status plab_run_checkpoint_load(plab_run *r, const void *buf, size_t size, char *err,
                                      size_t err_size);
-/* A 64-bit fingerprint of a config's canonical text, without `tasks` and `kernels`. */
+/* A 64-bit fingerprint of a config's canonical text, without `tasks`, `kernels` and
+ * `fused_update` (they do not change the bits of a run). */
 uint64_t plab_config_fingerprint(const plab_config *c);
 
 /* ---------------------------------------------------------------- datasets: IDX files (idx.c) */

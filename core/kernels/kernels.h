@@ -61,6 +61,17 @@ typedef struct plab_kernels {
     void (*adamw)(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1,
                   float b2, float eps, float bc1, float bc2, float keep);
 
+    /* One plain-SGD update fused into the backward pass of a linear layer, so that each weight
+     * is read and written once (batch-1 training of wide nets is memory-bound). For each row o
+     * in increasing order: dA(N,I) += dZ[:,o] W[o,:] with the old row (axpy form over o, dA
+     * zeroed first; dA may be NULL), then g_i = sum over n of dZ[n,o] A[n,i] (axpy form from
+     * +0.0f, as gemm_tn), W[o,i] = W[o,i] * keep - lr * g_i (as sgd), rowabs[o] = sum of |g_i|
+     * (dot form, as asum of the row), and the bias: gbias[o] = sum over n of dZ[n,o] (as
+     * colsum), b[o] = b[o] * keep - lr * gbias[o]. Same bits as gemm_nn, gemm_tn, colsum, sgd
+     * and asum done one after the other. */
+    void (*fused_sgd)(float *W, float *b, const float *A, const float *dZ, float *dA,
+                      float *gbias, float *rowabs, int N, int I, int O, float lr, float keep);
+
     /* sum of |x| (dot form) */
     float (*asum)(const float *x, size_t n);
     /* sum of x (dot form) */

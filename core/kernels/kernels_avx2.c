@@ -479,6 +479,55 @@ static void adamw(float *p, const float *g, float *m, float *v, size_t n, float 
     }
 }
 
+/* SGD fused into a layer's backward pass (kernels.h): each weight row is read once and
+ * written once; dA, the gradient, the update and the row's |g| sum in the reference's order. */
+static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float *dA,
+                      float *gbias, float *rowabs, int N, int I, int O, float lr, float keep)
+{
+    if (dA)
+        for (size_t i = 0; i < (size_t)N * I; i++)
+            dA[i] = 0.0f;
+    v8 kv = _mm256_set1_ps(keep), lv = _mm256_set1_ps(lr);
+    int I8 = I - I % 8;
+    for (int o = 0; o < O; o++) {
+        float *w = W + (size_t)o * I;
+        v8 acc = _mm256_setzero_ps();
+        int i = 0;
+        for (; i < I8; i += 8) {
+            v8 wv = _mm256_loadu_ps(w + i);
+            v8 g = _mm256_setzero_ps();
+            for (int n = 0; n < N; n++) {
+                v8 d = _mm256_set1_ps(dZ[(size_t)n * O + o]);
+                if (dA) {
+                    float *da = dA + (size_t)n * I + i;
+                    _mm256_storeu_ps(da, _mm256_add_ps(_mm256_loadu_ps(da), _mm256_mul_ps(d, wv)));
+                }
+                g = _mm256_add_ps(g, _mm256_mul_ps(d, _mm256_loadu_ps(A + (size_t)n * I + i)));
+            }
+            _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_mul_ps(wv, kv), _mm256_mul_ps(lv, g)));
+            acc = _mm256_add_ps(acc, abs8(g));
+        }
+        float s = reduce8(acc);
+        for (; i < I; i++) {
+            float g = 0.0f;
+            for (int n = 0; n < N; n++) {
+                float d = dZ[(size_t)n * O + o];
+                if (dA)
+                    dA[(size_t)n * I + i] += d * w[i];
+                g += d * A[(size_t)n * I + i];
+            }
+            w[i] = w[i] * keep - lr * g;
+            s += fabsf(g);
+        }
+        rowabs[o] = s;
+        float gb = 0.0f;
+        for (int n = 0; n < N; n++)
+            gb += dZ[(size_t)n * O + o];
+        gbias[o] = gb;
+        b[o] = b[o] * keep - lr * gb;
+    }
+}
+
 void plab_kernels_fill_avx2(plab_kernels *k)
 {
     k->gemm_nt = gemm_nt;
@@ -494,6 +543,7 @@ void plab_kernels_fill_avx2(plab_kernels *k)
     k->sgd = sgd;
     k->momentum = momentum;
     k->adamw = adamw;
+    k->fused_sgd = fused_sgd;
     k->asum = asum;
     k->sum = sum;
 }

@@ -196,12 +196,49 @@ static void adamw(float *p, const float *g, float *m, float *v, size_t n, float 
     }
 }
 
+static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float *dA,
+                      float *gbias, float *rowabs, int N, int I, int O, float lr, float keep)
+{
+    if (dA)
+        for (size_t i = 0; i < (size_t)N * I; i++)
+            dA[i] = 0.0f;
+    int I8 = I - I % 8;
+    for (int o = 0; o < O; o++) {
+        float *w = W + (size_t)o * I;
+        if (dA)
+            for (int n = 0; n < N; n++) {
+                float d = dZ[(size_t)n * O + o];
+                float *da = dA + (size_t)n * I;
+                for (int i = 0; i < I; i++)
+                    da[i] += d * w[i];
+            }
+        float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0}, tail = 0.0f;
+        for (int i = 0; i < I; i++) {
+            float g = 0.0f;
+            for (int n = 0; n < N; n++)
+                g += dZ[(size_t)n * O + o] * A[(size_t)n * I + i];
+            w[i] = w[i] * keep - lr * g;
+            if (i < I8)
+                lane[i % 8] += fabsf(g);
+            else
+                tail = i == I8 ? plab_reduce8(lane) + fabsf(g) : tail + fabsf(g);
+        }
+        rowabs[o] = I8 == I ? plab_reduce8(lane) : tail;
+        float gb = 0.0f;
+        for (int n = 0; n < N; n++)
+            gb += dZ[(size_t)n * O + o];
+        gbias[o] = gb;
+        b[o] = b[o] * keep - lr * gb;
+    }
+}
+
 static const plab_kernels scalar_table = {
     PLAB_KERNELS_SCALAR,
     gemm_nt, gemm_tn, gemm_nn, colsum,
     relu_fwd, relu_bwd, leaky_fwd, leaky_bwd,
     ln_fwd, ln_bwd,
     sgd, momentum, adamw,
+    fused_sgd,
     asum, sum,
 };
 

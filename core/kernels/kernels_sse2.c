@@ -489,6 +489,60 @@ static void adamw(float *p, const float *g, float *m, float *v, size_t n, float 
     }
 }
 
+/* SGD fused into a layer's backward pass (kernels.h): each weight row is read once and
+ * written once; dA, the gradient, the update and the row's |g| sum in the reference's order. */
+static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float *dA,
+                      float *gbias, float *rowabs, int N, int I, int O, float lr, float keep)
+{
+    if (dA)
+        for (size_t i = 0; i < (size_t)N * I; i++)
+            dA[i] = 0.0f;
+    v4 kv = v_set1(keep), lv = v_set1(lr);
+    int I8 = I - I % 8;
+    for (int o = 0; o < O; o++) {
+        float *w = W + (size_t)o * I;
+        v4 acc_lo = v_zero(), acc_hi = v_zero();
+        int i = 0;
+        for (; i < I8; i += 8) {
+            v4 w_lo = v_load(w + i), w_hi = v_load(w + i + 4);
+            v4 g_lo = v_zero(), g_hi = v_zero();
+            for (int n = 0; n < N; n++) {
+                v4 d = v_set1(dZ[(size_t)n * O + o]);
+                const float *a = A + (size_t)n * I + i;
+                if (dA) {
+                    float *da = dA + (size_t)n * I + i;
+                    v_store(da, v_add(v_load(da), v_mul(d, w_lo)));
+                    v_store(da + 4, v_add(v_load(da + 4), v_mul(d, w_hi)));
+                }
+                g_lo = v_add(g_lo, v_mul(d, v_load(a)));
+                g_hi = v_add(g_hi, v_mul(d, v_load(a + 4)));
+            }
+            v_store(w + i, v_sub(v_mul(w_lo, kv), v_mul(lv, g_lo)));
+            v_store(w + i + 4, v_sub(v_mul(w_hi, kv), v_mul(lv, g_hi)));
+            acc_lo = v_add(acc_lo, v_abs(g_lo));
+            acc_hi = v_add(acc_hi, v_abs(g_hi));
+        }
+        float s = v_reduce8(acc_lo, acc_hi);
+        for (; i < I; i++) {
+            float g = 0.0f;
+            for (int n = 0; n < N; n++) {
+                float d = dZ[(size_t)n * O + o];
+                if (dA)
+                    dA[(size_t)n * I + i] += d * w[i];
+                g += d * A[(size_t)n * I + i];
+            }
+            w[i] = w[i] * keep - lr * g;
+            s += fabsf(g);
+        }
+        rowabs[o] = s;
+        float gb = 0.0f;
+        for (int n = 0; n < N; n++)
+            gb += dZ[(size_t)n * O + o];
+        gbias[o] = gb;
+        b[o] = b[o] * keep - lr * gb;
+    }
+}
+
 void plab_kernels_fill_sse2(plab_kernels *k)
 {
     k->gemm_nt = gemm_nt;
@@ -504,6 +558,7 @@ void plab_kernels_fill_sse2(plab_kernels *k)
     k->sgd = sgd;
     k->momentum = momentum;
     k->adamw = adamw;
+    k->fused_sgd = fused_sgd;
     k->asum = asum;
     k->sum = sum;
 }

@@ -33,6 +33,14 @@ static void begin_task(void *state, plab_method_ctx *ctx, int k)
     ctx->stats->entries += (int64_t)plab_net_num_params(ctx->net);
 }
 
+/* Noise and boundary resets read no gradient: the fused SGD update stays available. */
+static int needs_gradients(void *state, const plab_method_ctx *ctx)
+{
+    (void)state;
+    (void)ctx;
+    return 0;
+}
+
 const plab_method_vt plab_method_reset = {
-    PLAB_METHOD_ABI, "reset", state_bytes, init, begin_task, NULL, NULL,
+    PLAB_METHOD_ABI, "reset", state_bytes, init, begin_task, NULL, NULL, needs_gradients,
 };

@@ -38,6 +38,14 @@ static void after_update(void *state, plab_method_ctx *ctx)
         p[i] = (float)((double)p[i] + s->std * plab_rng_normal(ctx->noise));
 }
 
+/* Noise and boundary resets read no gradient: the fused SGD update stays available. */
+static int needs_gradients(void *state, const plab_method_ctx *ctx)
+{
+    (void)state;
+    (void)ctx;
+    return 0;
+}
+
 const plab_method_vt plab_method_snp = {
-    PLAB_METHOD_ABI, "snp", state_bytes, init, NULL, NULL, after_update,
+    PLAB_METHOD_ABI, "snp", state_bytes, init, NULL, NULL, after_update, needs_gradients,
 };
