@@ -34,7 +34,7 @@ uint64_t plab_config_fingerprint(const plab_config *c)
     for (int i = 0; i < plab_config_num_keys(); i++) {
         const plab_key_info *k = plab_config_key(i);
         if (strcmp(k->key, "tasks") == 0 || strcmp(k->key, "kernels") == 0 ||
-            strcmp(k->key, "fused_update") == 0)
+            strcmp(k->key, "fused_update") == 0 || strcmp(k->key, "data_dir") == 0)
             continue;
         char buf[PLAB_PATH_MAX + 8];
         plab_config_get(c, k->key, buf, sizeof buf);

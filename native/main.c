@@ -45,6 +45,7 @@ static const char help_text[] =
     "  plab presets [NAME]   the paper's base systems and their tuned method settings\n"
     "  plab methods          the methods and their keys with defaults\n"
     "  plab keys             every key: group, default, allowed values\n"
+    "  plab problems         the problems and the datasets they need\n"
     "  plab version\n"
     "\n"
     "Run options (run, resume, cell; sweep and slurm pass the checkpoint options on)\n"
@@ -77,10 +78,18 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {
-        {"run", cmd_run},         {"resume", cmd_resume},   {"plan", cmd_plan},
-        {"cell", cmd_cell},       {"sweep", cmd_sweep},     {"slurm", cmd_slurm},
-        {"summarize", cmd_summarize}, {"plot", cmd_plot},   {"presets", cmd_presets},
-        {"methods", cmd_methods}, {"keys", cmd_keys},
+        {"run", cmd_run},
+        {"resume", cmd_resume},
+        {"plan", cmd_plan},
+        {"cell", cmd_cell},
+        {"sweep", cmd_sweep},
+        {"slurm", cmd_slurm},
+        {"summarize", cmd_summarize},
+        {"plot", cmd_plot},
+        {"presets", cmd_presets},
+        {"methods", cmd_methods},
+        {"keys", cmd_keys},
+        {"problems", cmd_problems},
     };
     const char *c = argv[1];
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)

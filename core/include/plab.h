@@ -577,8 +577,9 @@ uint64_t plab_run_trace_hash(const plab_run *r);
 /*
  * A checkpoint holds everything a run needs to continue bit for bit: counters, random
  * streams, parameters, optimizer and method state, and the partial window/task accumulators.
- * It is bound to the config (except `tasks`, `kernels` and `fused_update`, so a run may be
- * extended or resumed on another backend) and carries a checksum.
+ * It is bound to the config (except `tasks`, `kernels`, `fused_update` and `data_dir`, so a
+ * run may be extended, resumed on another backend or with its data elsewhere) and carries a
+ * checksum.
  *   plab_run_checkpoint_bytes: the exact size plab_run_checkpoint_save writes.
  *   plab_run_checkpoint_load: r must be freshly created from the same config; on error r is
  *   unchanged and err names the problem (PLAB_E_FORMAT corrupt or foreign file,
@@ -588,8 +589,8 @@ size_t plab_run_checkpoint_bytes(const plab_run *r);
 plab_status plab_run_checkpoint_save(const plab_run *r, void *buf, size_t size);
 plab_status plab_run_checkpoint_load(plab_run *r, const void *buf, size_t size, char *err,
                                      size_t err_size);
-/* A 64-bit fingerprint of a config's canonical text, without `tasks`, `kernels` and
- * `fused_update` (they do not change the bits of a run). */
+/* A 64-bit fingerprint of a config's canonical text, without `tasks`, `kernels`,
+ * `fused_update` and `data_dir` (they do not change the bits of a run). */
 uint64_t plab_config_fingerprint(const plab_config *c);
 
 /* ---------------------------------------------------------------- datasets: IDX files (idx.c) */
