@@ -49,3 +49,21 @@ plab_status plab_problem_check(const plab_config *c, char *err, size_t err_size)
     }
     return p->check(c, NULL, err, err_size);
 }
+
+int plab_problem_count(void)
+{
+    int n = 0;
+    while (plab_problems[n])
+        n++;
+    return n;
+}
+
+const char *plab_problem_name(int i)
+{
+    return (i >= 0 && i < plab_problem_count()) ? plab_problems[i]->name : NULL;
+}
+
+const char *plab_problem_help(int i)
+{
+    return (i >= 0 && i < plab_problem_count()) ? plab_problems[i]->help : NULL;
+}

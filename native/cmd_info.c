@@ -174,34 +174,17 @@ int cmd_keys(int argc, char **argv)
     return EXIT_OK;
 }
 
-/*
- * `plab problems`. The public API has no problem list yet, so the names are read from the
- * schema's own message for an unknown problem ("must be one of a, b, c; got ..."); the key's
- * help promises this command.
- */
+/* `plab problems`: every registered problem, its description and the dataset it needs. */
 int cmd_problems(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    plab_config c;
-    plab_config_default(&c);
-    char msg[512];
-    if (plab_config_set(&c, "problem", "?", msg, sizeof msg) == PLAB_OK)
-        return EXIT_FAIL;
-    const char *list = strstr(msg, "one of ");
-    if (!list) {
-        fprintf(stderr, "plab problems: %s\n", msg);
-        return EXIT_FAIL;
-    }
-    list += 7;
-    size_t len = strcspn(list, ";");
-    char names[512];
-    snprintf(names, sizeof names, "%.*s", (int)len, list);
-    for (char *tok = strtok(names, ", "); tok; tok = strtok(NULL, ", ")) {
-        const char *ds = plab_problem_dataset(tok);
-        printf("%-12s %s\n", tok,
-               ds ? (strcmp(ds, "mnist") == 0 ? "needs MNIST (scripts/fetch-data.sh --mnist-only)"
-                                              : "needs Fashion-MNIST (scripts/fetch-data.sh)")
+    for (int i = 0; i < plab_problem_count(); i++) {
+        const char *name = plab_problem_name(i);
+        const char *ds = plab_problem_dataset(name);
+        printf("%-12s %s (%s)\n", name, plab_problem_help(i),
+               ds ? (strcmp(ds, "mnist") == 0 ? "needs MNIST: scripts/fetch-data.sh --mnist-only"
+                                              : "needs Fashion-MNIST: scripts/fetch-data.sh")
                   : "no dataset needed");
     }
     return EXIT_OK;

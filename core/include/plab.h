@@ -572,6 +572,14 @@ const int64_t *plab_run_reinit_per_tensor(const plab_run *r);
 /* A hash of the run's trajectory so far: parameters and every loss seen (golden traces). */
 uint64_t plab_run_trace_hash(const plab_run *r);
 
+/* ---------------------------------------------------------------- problems */
+
+/* The registered problems: their number, and the name and one-line description of problem i
+ * (0-based; NULL past the end). */
+int plab_problem_count(void);
+const char *plab_problem_name(int i);
+const char *plab_problem_help(int i);
+
 /* ---------------------------------------------------------------- checkpoints */
 
 /*
