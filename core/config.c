@@ -462,6 +462,8 @@ plab_status plab_config_check(const plab_config *c, char *err, size_t err_size)
                 FAIL("key 'hidden': skip connections need equal widths, got %d and %d",
                      c->hidden[0], c->hidden[i]);
     }
+    if (c->method == PLAB_METHOD_L2 && !(c->l2 > 0))
+        FAIL("key 'l2': method l2 needs a per-step shrink > 0 (e.g. 1e-4)");
     if (c->method == PLAB_METHOD_SNP && !(c->snp_noise_var > 0))
         FAIL("key 'snp_noise_var': method snp needs a noise variance > 0");
     if ((c->method == PLAB_METHOD_CBP || c->method == PLAB_METHOD_CBP_NATURE ||
@@ -482,7 +484,8 @@ plab_status plab_config_check(const plab_config *c, char *err, size_t err_size)
              "gradient; got '%s'",
              unit_utility_names[c->redo_utility]);
     if (c->unit_utility_input == 1 && !c->layer_norm &&
-        (c->method == PLAB_METHOD_CBP || c->method == PLAB_METHOD_REDO))
+        (c->method == PLAB_METHOD_CBP || c->method == PLAB_METHOD_REDO ||
+         c->method == PLAB_METHOD_CBP_NATURE))
         FAIL("key 'unit_utility_input': normalized needs layer_norm = true");
     if (!plab_kernels_available((plab_kernels_id)c->kernels))
         FAIL("key 'kernels': backend '%s' is not available on this machine",

@@ -25,21 +25,21 @@
 #include "units.h"
 
 typedef struct cbp_state {
-    int L;               /* hidden layers */
+    int L; /* hidden layers */
     int enabled;
-    int before;          /* unit_reset_timing = before_step */
-    int normalized;      /* unit_utility_input = normalized */
-    int utility;         /* plab_unit_utility */
+    int before;     /* unit_reset_timing = before_step */
+    int normalized; /* unit_utility_input = normalized */
+    int utility;    /* plab_unit_utility */
     int64_t maturity;
     double rate;
-    double acc[PLAB_MAX_HIDDEN];       /* accumulators c_l */
-    int64_t *age[PLAB_MAX_HIDDEN];     /* (units_l) */
-    uint8_t *sel[PLAB_MAX_HIDDEN];     /* (units_l) R_l of this step */
-    plab_dist dist[PLAB_MAX_HIDDEN];   /* incoming draw of a reset */
-    double *u;                         /* (max units) utilities */
-    double *scratch;                   /* (PLAB_UNITS_SCRATCH * max units) */
-    uint64_t *keys;                    /* (max units) */
-    uint32_t *cand;                    /* (max units) */
+    double acc[PLAB_MAX_HIDDEN];     /* accumulators c_l */
+    int64_t *age[PLAB_MAX_HIDDEN];   /* (units_l) */
+    uint8_t *sel[PLAB_MAX_HIDDEN];   /* (units_l) R_l of this step */
+    plab_dist dist[PLAB_MAX_HIDDEN]; /* incoming draw of a reset */
+    double *u;                       /* (max units) utilities */
+    double *scratch;                 /* (PLAB_UNITS_SCRATCH * max units) */
+    uint64_t *keys;                  /* (max units) */
+    uint32_t *cand;                  /* (max units) */
 } cbp_state;
 
 static size_t layout(const plab_config *c, const plab_net *net, size_t off[4],
@@ -176,6 +176,21 @@ static void after_update(void *state, plab_method_ctx *ctx)
         reset_layer(s, ctx, l);
 }
 
+/* Only the gradient utility reads weight gradients (conservatively: on every step). */
+static int needs_gradients(void *state, const plab_method_ctx *ctx)
+{
+    const cbp_state *s = state;
+    (void)ctx;
+    return s->enabled && s->utility == PLAB_UTIL_GRADIENT;
+}
+
+/* Two tables: before_step needs the backward hook; after_step has none, so a run without other
+ * hooks may still fuse plain SGD into the backward pass. The registry picks by timing. */
 const plab_method_vt plab_method_cbp = {
-    PLAB_METHOD_ABI, "cbp", state_bytes, init, begin_task, backward_hook, after_update,
+    PLAB_METHOD_ABI, "cbp",         state_bytes,  init,
+    begin_task,      backward_hook, after_update, needs_gradients,
+};
+
+const plab_method_vt plab_method_cbp_after = {
+    PLAB_METHOD_ABI, "cbp", state_bytes, init, begin_task, NULL, after_update, needs_gradients,
 };

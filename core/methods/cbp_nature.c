@@ -9,12 +9,12 @@
  * running utility u with decay η, both bias-corrected by 1 - η^A; eligible units (A > M);
  * the replacement count from the accumulator (`cbp_accumulate`) or a Bernoulli draw; the
  * lowest-û eligible units (ties: lower index); f̂ of the chosen units is remembered.
- * Phase 2 (layers ascending, units ascending): next-layer bias correction b_{l+1} += W_{l+1}[:,i]·f̂_i
- * (before zeroing; `cbp_bias_correction`, on by default, §10 row 7: the released code adds zero),
- * the §4.2 reset with a Kaiming-uniform incoming draw, u_i = f_i = A_i = 0, and the optimizer
- * state of the unit's incoming row, bias and outgoing column: Adam m, v and per-entry step count
- * (the optimizer keeps per-entry steps when method = cbp-nature), the momentum buffer for
- * SGD + momentum [choice, extension], nothing for SGD.
+ * Phase 2 (layers ascending, units ascending): next-layer bias correction b_{l+1} +=
+ * W_{l+1}[:,i]·f̂_i (before zeroing; `cbp_bias_correction`, on by default, §10 row 7: the released
+ * code adds zero), the §4.2 reset with a Kaiming-uniform incoming draw, u_i = f_i = A_i = 0, and
+ * the optimizer state of the unit's incoming row, bias and outgoing column: Adam m, v and per-entry
+ * step count (the optimizer keeps per-entry steps when method = cbp-nature), the momentum buffer
+ * for SGD + momentum [choice, extension], nothing for SGD.
  *
  * Reinit stream order per step: layer by layer in phase 1, the random utilities (units
  * ascending) then the Bernoulli draw (only when accumulate is off, |E| > 0 and ρ|E| < 1); then
@@ -34,18 +34,18 @@ typedef struct cbpn_state {
     int64_t maturity;
     double rate, eta;
     double acc[PLAB_MAX_HIDDEN];
-    int64_t *age[PLAB_MAX_HIDDEN];   /* (units_l) A */
-    double *pw[PLAB_MAX_HIDDEN];     /* (units_l) η^A */
-    double *util[PLAB_MAX_HIDDEN];   /* (units_l) running utility u */
-    double *f[PLAB_MAX_HIDDEN];      /* (width_l) running mean activation */
-    double *fhat[PLAB_MAX_HIDDEN];   /* (width_l) f̂ of this step (kept for phase 2) */
-    uint8_t *sel[PLAB_MAX_HIDDEN];   /* (units_l) R_l */
+    int64_t *age[PLAB_MAX_HIDDEN]; /* (units_l) A */
+    double *pw[PLAB_MAX_HIDDEN];   /* (units_l) η^A */
+    double *util[PLAB_MAX_HIDDEN]; /* (units_l) running utility u */
+    double *f[PLAB_MAX_HIDDEN];    /* (width_l) running mean activation */
+    double *fhat[PLAB_MAX_HIDDEN]; /* (width_l) f̂ of this step (kept for phase 2) */
+    uint8_t *sel[PLAB_MAX_HIDDEN]; /* (units_l) R_l */
     plab_dist dist[PLAB_MAX_HIDDEN];
-    double *mean;                    /* (max width) this batch's mean activation */
-    double *y;                       /* (max units) instantaneous utility, then û */
-    double *scratch;                 /* (PLAB_UNITS_SCRATCH * max units) */
-    uint64_t *keys;                  /* (max units) */
-    uint32_t *cand;                  /* (max units) */
+    double *mean;    /* (max width) this batch's mean activation */
+    double *y;       /* (max units) instantaneous utility, then û */
+    double *scratch; /* (PLAB_UNITS_SCRATCH * max units) */
+    uint64_t *keys;  /* (max units) */
+    uint32_t *cand;  /* (max units) */
 } cbpn_state;
 
 enum { O_MEAN, O_Y, O_SCR, O_KEYS, O_CAND, O_N };
@@ -242,6 +242,15 @@ static void after_update(void *state, plab_method_ctx *ctx)
         generate_layer(s, ctx, l);
 }
 
+/* Only the gradient utility reads weight gradients; the running utility needs it every step. */
+static int needs_gradients(void *state, const plab_method_ctx *ctx)
+{
+    const cbpn_state *s = state;
+    (void)ctx;
+    return s->enabled && s->utility == PLAB_UTIL_GRADIENT;
+}
+
 const plab_method_vt plab_method_cbp_nature = {
-    PLAB_METHOD_ABI, "cbp-nature", state_bytes, init, begin_task, NULL, after_update,
+    PLAB_METHOD_ABI, "cbp-nature", state_bytes,  init,
+    begin_task,      NULL,         after_update, needs_gradients,
 };

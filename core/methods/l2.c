@@ -25,6 +25,14 @@ static plab_status init(void *state, const plab_config *c, plab_net *net)
     return c->l2 > 0.0 ? PLAB_OK : PLAB_E_INVALID;
 }
 
+/* The shrink lives in the optimizer (fused or not); no gradient is read here. */
+static int needs_gradients(void *state, const plab_method_ctx *ctx)
+{
+    (void)state;
+    (void)ctx;
+    return 0;
+}
+
 const plab_method_vt plab_method_l2 = {
-    PLAB_METHOD_ABI, "l2", state_bytes, init, NULL, NULL, NULL,
+    PLAB_METHOD_ABI, "l2", state_bytes, init, NULL, NULL, NULL, needs_gradients,
 };

@@ -26,10 +26,10 @@ typedef struct redo_state {
     int64_t period;
     double threshold;
     int64_t counter[PLAB_MAX_HIDDEN];
-    uint8_t *sel[PLAB_MAX_HIDDEN];   /* (units_l) */
+    uint8_t *sel[PLAB_MAX_HIDDEN]; /* (units_l) */
     plab_dist dist[PLAB_MAX_HIDDEN];
-    double *u;                       /* (max units) */
-    double *scratch;                 /* (PLAB_UNITS_SCRATCH * max units) */
+    double *u;       /* (max units) */
+    double *scratch; /* (PLAB_UNITS_SCRATCH * max units) */
 } redo_state;
 
 static size_t layout(const plab_net *net, size_t off[2], size_t off_sel[PLAB_MAX_HIDDEN])
@@ -145,6 +145,20 @@ static void after_update(void *state, plab_method_ctx *ctx)
         reset_layer(s, ctx, l);
 }
 
+/* Only the gradient utility reads weight gradients, and only on the steps ReDo fires. */
+static int needs_gradients(void *state, const plab_method_ctx *ctx)
+{
+    const redo_state *s = state;
+    (void)ctx;
+    return s->enabled && s->utility == PLAB_UTIL_GRADIENT && (s->counter[0] + 1) % s->period == 0;
+}
+
+/* Two tables, as in cbp.c: before_step with the backward hook, after_step without. */
 const plab_method_vt plab_method_redo = {
-    PLAB_METHOD_ABI, "redo", state_bytes, init, begin_task, backward_hook, after_update,
+    PLAB_METHOD_ABI, "redo",        state_bytes,  init,
+    begin_task,      backward_hook, after_update, needs_gradients,
+};
+
+const plab_method_vt plab_method_redo_after = {
+    PLAB_METHOD_ABI, "redo", state_bytes, init, begin_task, NULL, after_update, needs_gradients,
 };

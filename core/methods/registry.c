@@ -13,8 +13,10 @@ extern const plab_method_vt plab_method_reset;
 extern const plab_method_vt plab_method_snp;
 extern const plab_method_vt plab_method_swr;
 extern const plab_method_vt plab_method_cbp;
+extern const plab_method_vt plab_method_cbp_after;
 extern const plab_method_vt plab_method_cbp_nature;
 extern const plab_method_vt plab_method_redo;
+extern const plab_method_vt plab_method_redo_after;
 extern const plab_method_vt plab_method_l2;
 
 int plab_methods_for_config(const plab_config *c, const plab_method_vt **out, int max)
@@ -28,14 +30,20 @@ int plab_methods_for_config(const plab_config *c, const plab_method_vt **out, in
     if (c->reset_each_task || c->method == PLAB_METHOD_RESET)
         ADD(plab_method_reset);
     switch (c->method) {
-    case PLAB_METHOD_CBP:
-        ADD(plab_method_cbp);
+    case PLAB_METHOD_CBP: /* the hook-free table for after_step (see cbp.c) */
+        if (c->unit_reset_timing == 0)
+            ADD(plab_method_cbp);
+        else
+            ADD(plab_method_cbp_after);
         break;
     case PLAB_METHOD_CBP_NATURE:
         ADD(plab_method_cbp_nature);
         break;
     case PLAB_METHOD_REDO:
-        ADD(plab_method_redo);
+        if (c->unit_reset_timing == 0)
+            ADD(plab_method_redo);
+        else
+            ADD(plab_method_redo_after);
         break;
     case PLAB_METHOD_SWR:
         ADD(plab_method_swr);

@@ -195,8 +195,7 @@ static void after_update(void *state, plab_method_ctx *ctx)
                 /* the keys are the float bits of u (non-negative, so bits order like values) */
                 for (size_t j = 0; j < n; j++)
                     s->keys[j] = fkey(u[j]);
-                plab_select_kth(s->keys, NULL, (uint32_t)n, (uint32_t)count, s->cand, &kkey,
-                                &kidx);
+                plab_select_kth(s->keys, NULL, (uint32_t)n, (uint32_t)count, s->cand, &kkey, &kidx);
             }
         }
         if (count == 0)
@@ -204,8 +203,8 @@ static void after_update(void *state, plab_method_ctx *ctx)
         const plab_dist *d = s->match_init ? &P->init : &P->reinit;
         const uint32_t *keys = s->keys;
         for (size_t j = 0; j < n; j++) {
-            int in = sel_thr ? (double)u[j] <= thr
-                             : (keys[j] < kkey || (keys[j] == kkey && j <= kidx));
+            int in =
+                sel_thr ? (double)u[j] <= thr : (keys[j] < kkey || (keys[j] == kkey && j <= kidx));
             if (!in)
                 continue;
             w[j] = s->strategy == 1 ? d->mean : plab_rng_dist(ctx->reinit, d);
@@ -231,6 +230,17 @@ static void after_update(void *state, plab_method_ctx *ctx)
     s->has_prev = 1;
 }
 
+/* The gradient utility reads this step's weight gradients on event steps (and on every step
+ * when the running utility is on); magnitude and random utilities never do. */
+static int needs_gradients(void *state, const plab_method_ctx *ctx)
+{
+    const swr_state *s = state;
+    (void)ctx;
+    if (!s->enabled || s->utility != 0)
+        return 0;
+    return s->ubar != NULL || (s->counter + 1) % s->period == 0;
+}
+
 const plab_method_vt plab_method_swr = {
-    PLAB_METHOD_ABI, "swr", state_bytes, init, begin_task, NULL, after_update,
+    PLAB_METHOD_ABI, "swr", state_bytes, init, begin_task, NULL, after_update, needs_gradients,
 };

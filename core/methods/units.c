@@ -9,7 +9,10 @@
 
 /* ------------------------------------------------------------------ geometry */
 
-int plab_units_count(const plab_net *net, int l) { return net->layer[l].units; }
+int plab_units_count(const plab_net *net, int l)
+{
+    return net->layer[l].units;
+}
 
 int plab_units_max(const plab_net *net)
 {
@@ -30,7 +33,10 @@ int plab_units_max_width(const plab_net *net)
 }
 
 /* Features per unit: 2 with CReLU, 1 otherwise. */
-static int feats(const plab_layer *L) { return L->width / L->units; }
+static int feats(const plab_layer *L)
+{
+    return L->width / L->units;
+}
 
 int64_t plab_unit_weights(const plab_net *net, int l)
 {
@@ -94,8 +100,8 @@ void plab_unit_reset_optim(plab_optim *opt, const plab_net *net, int l, int i,
     if (what == PLAB_UNIT_RESET_MOMENTS) {
         plab_optim_zero_moments_strided(opt, row, (size_t)L->in, 1);
         for (int q = 0; q < F; q++)
-            plab_optim_zero_moments_strided(opt, col + (size_t)(i + q * L->units),
-                                            (size_t)N->units, (size_t)N->in);
+            plab_optim_zero_moments_strided(opt, col + (size_t)(i + q * L->units), (size_t)N->units,
+                                            (size_t)N->in);
     } else {
         plab_optim_reset_range(opt, row, (size_t)L->in);
         plab_optim_reset_range(opt, net->tensor[L->t_b].offset + (size_t)i, 1);
@@ -140,6 +146,61 @@ void plab_units_mean_features(const plab_net *net, int l, const float *h, double
         out[f] /= (double)n;
 }
 
+/*
+ * acc[i] += |X[r, q*U + i] - center[q*U + i]| (center may be NULL) over rows r, then feature
+ * halves q: per unit the terms are added rows first, halves within a row, always in this order.
+ * The inner loops run across units, so they vectorize without changing any sum.
+ */
+static void add_abs(const float *X, int rows, int stride, int U, int F, const double *center,
+                    double *acc)
+{
+    for (int r = 0; r < rows; r++) {
+        const float *row = X + (size_t)r * (size_t)stride;
+        for (int q = 0; q < F; q++) {
+            const float *x = row + (size_t)q * (size_t)U;
+            if (center) {
+                const double *c = center + (size_t)q * (size_t)U;
+                for (int i = 0; i < U; i++)
+                    acc[i] += fabs((double)x[i] - c[i]);
+            } else {
+                for (int i = 0; i < U; i++)
+                    acc[i] += fabs((double)x[i]);
+            }
+        }
+    }
+}
+
+/* acc[i] += W[k, q*U + i] * G[k, q*U + i] (exact products in double), same order as add_abs. */
+static void add_prod(const float *W, const float *G, int rows, int stride, int U, int F,
+                     double *acc)
+{
+    for (int k = 0; k < rows; k++) {
+        for (int q = 0; q < F; q++) {
+            size_t o = (size_t)k * (size_t)stride + (size_t)q * (size_t)U;
+            for (int i = 0; i < U; i++)
+                acc[i] += (double)W[o + (size_t)i] * (double)G[o + (size_t)i];
+        }
+    }
+}
+
+/* sum_j |x_j| in double: 4 lanes (j mod 4) below n - n%4, combined (l0+l1)+(l2+l3), then the
+ * tail in order. A fixed order, so the same bits everywhere. */
+static double abs_sum(const float *x, int n)
+{
+    double l0 = 0.0, l1 = 0.0, l2 = 0.0, l3 = 0.0;
+    int n4 = n - n % 4, j = 0;
+    for (; j < n4; j += 4) {
+        l0 += fabs((double)x[j]);
+        l1 += fabs((double)x[j + 1]);
+        l2 += fabs((double)x[j + 2]);
+        l3 += fabs((double)x[j + 3]);
+    }
+    double s = (l0 + l1) + (l2 + l3);
+    for (; j < n; j++)
+        s += fabs((double)x[j]);
+    return s;
+}
+
 void plab_units_utility(const plab_net *net, int l, plab_unit_utility kind, const float *h,
                         const double *fhat, plab_rng *rng, double *u, double *scratch)
 {
@@ -158,38 +219,28 @@ void plab_units_utility(const plab_net *net, int l, plab_unit_utility kind, cons
         /* mean over the batch (and the unit's features) of |h| or |h - fhat| */
         for (int i = 0; i < U; i++)
             act[i] = 0.0;
-        for (int r = 0; r < n; r++) {
-            const float *row = h + (size_t)r * (size_t)W;
-            for (int f = 0; f < W; f++) {
-                double x = centered ? (double)row[f] - fhat[f] : (double)row[f];
-                act[f < U ? f : f - U] += fabs(x);
-            }
-        }
+        add_abs(h, n, W, U, F, centered ? fhat : NULL, act);
         for (int i = 0; i < U; i++)
             act[i] /= (double)n * (double)F;
     }
-    if (need_mag || kind == PLAB_UTIL_GRADIENT) {
-        /* per outgoing column: mean |W_{l+1}[k,i]| or sum W_{l+1}[k,i] g[k,i] */
-        const float *gW = N->gW;
-        int grad = kind == PLAB_UTIL_GRADIENT;
+    if (kind == PLAB_UTIL_GRADIENT) {
+        /* |sum_k W_{l+1}[k,i] g[k,i]| */
         for (int i = 0; i < U; i++)
             mag[i] = 0.0;
-        for (int k = 0; k < N->units; k++) {
-            const float *row = N->W + (size_t)k * (size_t)N->in;   /* (width) */
-            const float *grow = gW + (size_t)k * (size_t)N->in;    /* (width) */
-            for (int f = 0; f < W; f++) {
-                double x = grad ? (double)row[f] * (double)grow[f] : fabs((double)row[f]);
-                mag[f < U ? f : f - U] += x;
-            }
-        }
-        if (grad) {
-            for (int i = 0; i < U; i++)
-                u[i] = fabs(mag[i]);
-            return;
-        }
+        add_prod(N->W, N->gW, N->units, N->in, U, F, mag);
+        for (int i = 0; i < U; i++)
+            u[i] = fabs(mag[i]);
+        return;
+    }
+    if (need_mag) {
+        /* mean_k |W_{l+1}[k,i]| */
+        for (int i = 0; i < U; i++)
+            mag[i] = 0.0;
+        add_abs(N->W, N->units, N->in, U, F, NULL, mag);
         for (int i = 0; i < U; i++)
             mag[i] /= (double)N->units * (double)F;
     }
+    (void)W;
     for (int i = 0; i < U; i++) {
         switch (kind) {
         case PLAB_UTIL_ACTIVATION:
@@ -199,11 +250,8 @@ void plab_units_utility(const plab_net *net, int l, plab_unit_utility kind, cons
             u[i] = mag[i];
             break;
         case PLAB_UTIL_ADAPTABLE_CONTRIBUTION: {
-            const float *row = L->W + (size_t)i * (size_t)L->in;
-            double s = 0.0;
-            for (int j = 0; j < L->in; j++)
-                s += fabs((double)row[j]);
-            u[i] = act[i] * mag[i] / (s / (double)L->in);
+            double in = abs_sum(L->W + (size_t)i * (size_t)L->in, L->in) / (double)L->in;
+            u[i] = act[i] * mag[i] / in;
             break;
         }
         case PLAB_UTIL_CONTRIBUTION:
@@ -230,8 +278,8 @@ void plab_select_kth(const uint32_t *k32, const uint64_t *k64, uint32_t n, uint3
                      uint32_t *cand, uint64_t *key_out, uint32_t *idx_out)
 {
 #define KEY(j) (k64 ? k64[j] : (uint64_t)k32[j])
-    uint32_t m = n;  /* candidates left */
-    int all = 1;     /* 1: the candidates are all of 0..n-1 (cand not filled yet) */
+    uint32_t m = n; /* candidates left */
+    int all = 1;    /* 1: the candidates are all of 0..n-1 (cand not filled yet) */
     for (int byte = k64 ? 7 : 3; byte >= 0 && m > 1; byte--) {
         uint32_t hist[256];
         unsigned shift = 8u * (unsigned)byte;
