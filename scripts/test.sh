@@ -61,6 +61,9 @@ if [ "$mode" != quick ]; then
   ctest_in build-wasm-scalar wasm-scalar
 fi
 
+step "web page: both wasm flavours, the site, headless Chromium"
+if scripts/build-web.sh >/dev/null && node tests/web/page.test.mjs; then :; else failed+=("web-page"); fi
+
 echo
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "FAILED: ${failed[*]}"

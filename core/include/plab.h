@@ -355,7 +355,7 @@ typedef struct plab_dataset {
 
 typedef struct plab_config {
     /* problem */
-    char problem[32];         /* a registered problem name (plab_problem_names) */
+    char problem[32];         /* a registered problem name (plab_problem_name) */
     int tasks;                /* number of tasks K */
     int steps_per_task;       /* 0: the problem's own (e.g. 2000 for Permuted MNIST) */
     int batch_size;           /* m */
