@@ -15,7 +15,7 @@
 #include "run.h"
 
 #define MAGIC "PLABCKP1"
-#define VERSION 1u
+#define VERSION 2u /* 2: method states hold offsets, not pointers */
 #define ENDIAN 0x01020304u
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)

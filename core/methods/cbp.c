@@ -33,14 +33,25 @@ typedef struct cbp_state {
     int64_t maturity;
     double rate;
     double acc[PLAB_MAX_HIDDEN];     /* accumulators c_l */
-    int64_t *age[PLAB_MAX_HIDDEN];   /* (units_l) */
-    uint8_t *sel[PLAB_MAX_HIDDEN];   /* (units_l) R_l of this step */
     plab_dist dist[PLAB_MAX_HIDDEN]; /* incoming draw of a reset */
-    double *u;                       /* (max units) utilities */
-    double *scratch;                 /* (PLAB_UNITS_SCRATCH * max units) */
-    uint64_t *keys;                  /* (max units) */
-    uint32_t *cand;                  /* (max units) */
+    /* byte offsets from the state's start (no pointers: method.h) */
+    size_t o_age[PLAB_MAX_HIDDEN]; /* int64 (units_l) ages */
+    size_t o_sel[PLAB_MAX_HIDDEN]; /* uint8 (units_l) R_l of this step */
+    size_t o_u;                    /* double (max units) utilities */
+    size_t o_scratch;              /* double (PLAB_UNITS_SCRATCH * max units) */
+    size_t o_keys;                 /* uint64 (max units) */
+    size_t o_cand;                 /* uint32 (max units) */
 } cbp_state;
+
+static int64_t *age_of(cbp_state *s, int l)
+{
+    return plab_state_at(s, s->o_age[l]);
+}
+
+static uint8_t *sel_of(cbp_state *s, int l)
+{
+    return plab_state_at(s, s->o_sel[l]);
+}
 
 static size_t layout(const plab_config *c, const plab_net *net, size_t off[4],
                      size_t off_age[PLAB_MAX_HIDDEN], size_t off_sel[PLAB_MAX_HIDDEN])
@@ -74,7 +85,6 @@ static plab_status init(void *state, const plab_config *c, plab_net *net)
     if (net->desc.num_hidden < 1)
         return PLAB_E_INVALID;
     cbp_state *s = state;
-    char *base = state;
     s->L = net->desc.num_hidden;
     s->enabled = c->cbp_rate > 0.0; /* §4.3: disabled when ρ = 0 */
     s->before = c->unit_reset_timing == 0;
@@ -83,14 +93,14 @@ static plab_status init(void *state, const plab_config *c, plab_net *net)
     s->maturity = c->cbp_maturity;
     s->rate = c->cbp_rate;
     for (int l = 0; l < s->L; l++) {
-        s->age[l] = (int64_t *)(base + oa[l]);
-        s->sel[l] = (uint8_t *)(base + os[l]);
+        s->o_age[l] = oa[l];
+        s->o_sel[l] = os[l];
         s->dist[l] = plab_unit_incoming_dist(net, l, 0, c->reinit_gain == 1);
     }
-    s->u = (double *)(base + off[0]);
-    s->scratch = (double *)(base + off[1]);
-    s->keys = (uint64_t *)(base + off[2]);
-    s->cand = (uint32_t *)(base + off[3]);
+    s->o_u = off[0];
+    s->o_scratch = off[1];
+    s->o_keys = off[2];
+    s->o_cand = off[3];
     return PLAB_OK;
 }
 
@@ -100,7 +110,7 @@ static void begin_task(void *state, plab_method_ctx *ctx, int k)
     if (!ctx->cfg->reset_each_task || k == 0)
         return;
     for (int l = 0; l < s->L; l++) {
-        memset(s->age[l], 0, (size_t)plab_units_count(ctx->net, l) * sizeof(int64_t));
+        memset(age_of(s, l), 0, (size_t)plab_units_count(ctx->net, l) * sizeof(int64_t));
         s->acc[l] = 0.0;
     }
 }
@@ -111,8 +121,10 @@ static void begin_task(void *state, plab_method_ctx *ctx, int k)
 static int select_layer(cbp_state *s, plab_method_ctx *ctx, int l)
 {
     int U = plab_units_count(ctx->net, l);
-    int64_t *A = s->age[l];
-    uint8_t *sel = s->sel[l];
+    int64_t *A = age_of(s, l);
+    uint8_t *sel = sel_of(s, l);
+    double *u = plab_state_at(s, s->o_u);
+    uint64_t *keys = plab_state_at(s, s->o_keys);
     int E = 0;
     for (int i = 0; i < U; i++) {
         A[i]++;
@@ -128,15 +140,16 @@ static int select_layer(cbp_state *s, plab_method_ctx *ctx, int l)
     s->acc[l] -= kd;
     int k = kd >= (double)E ? E : (int)kd;
     const float *h = plab_units_input(ctx->net, l, s->normalized);
-    plab_units_utility(ctx->net, l, (plab_unit_utility)s->utility, h, NULL, ctx->reinit, s->u,
-                       s->scratch);
+    plab_units_utility(ctx->net, l, (plab_unit_utility)s->utility, h, NULL, ctx->reinit, u,
+                       plab_state_at(s, s->o_scratch));
     for (int i = 0; i < U; i++)
-        s->keys[i] = A[i] > s->maturity ? plab_key_double(s->u[i]) : UINT64_MAX;
+        keys[i] = A[i] > s->maturity ? plab_key_double(u[i]) : UINT64_MAX;
     uint64_t kkey;
     uint32_t kidx;
-    plab_select_kth(NULL, s->keys, (uint32_t)U, (uint32_t)k, s->cand, &kkey, &kidx);
+    plab_select_kth(NULL, keys, (uint32_t)U, (uint32_t)k, plab_state_at(s, s->o_cand), &kkey,
+                    &kidx);
     for (int i = 0; i < U; i++)
-        sel[i] = s->keys[i] < kkey || (s->keys[i] == kkey && (uint32_t)i <= kidx);
+        sel[i] = keys[i] < kkey || (keys[i] == kkey && (uint32_t)i <= kidx);
     return k;
 }
 
@@ -144,12 +157,14 @@ static int select_layer(cbp_state *s, plab_method_ctx *ctx, int l)
 static void reset_layer(cbp_state *s, plab_method_ctx *ctx, int l)
 {
     int U = plab_units_count(ctx->net, l);
+    int64_t *A = age_of(s, l);
+    uint8_t *sel = sel_of(s, l);
     for (int i = 0; i < U; i++) {
-        if (!s->sel[l][i])
+        if (!sel[i])
             continue;
         plab_unit_reset(ctx->net, l, i, &s->dist[l], ctx->reinit, ctx->stats);
-        s->age[l][i] = 0;
-        s->sel[l][i] = 0;
+        A[i] = 0;
+        sel[i] = 0;
     }
 }
 

@@ -28,28 +28,47 @@
 #include "../arena.h"
 #include "units.h"
 
+/* The arrays after the struct: shared scratch (O_*) and per hidden layer (P_*). */
+enum {
+    O_MEAN, /* double (max width) this batch's mean activation */
+    O_Y,    /* double (max units) instantaneous utility, then û */
+    O_SCR,  /* double (PLAB_UNITS_SCRATCH * max units) */
+    O_KEYS, /* uint64 (max units) */
+    O_CAND, /* uint32 (max units) */
+    O_N
+};
+enum {
+    P_AGE,  /* int64 (units_l) A */
+    P_PW,   /* double (units_l) η^A */
+    P_UTIL, /* double (units_l) running utility u */
+    P_F,    /* double (width_l) running mean activation */
+    P_FHAT, /* double (width_l) f̂ of this step (kept for phase 2) */
+    P_SEL,  /* uint8 (units_l) R_l */
+    P_N
+};
+
 typedef struct cbpn_state {
     int L;
     int enabled, normalized, utility, accumulate, bias_correction;
     int64_t maturity;
     double rate, eta;
     double acc[PLAB_MAX_HIDDEN];
-    int64_t *age[PLAB_MAX_HIDDEN]; /* (units_l) A */
-    double *pw[PLAB_MAX_HIDDEN];   /* (units_l) η^A */
-    double *util[PLAB_MAX_HIDDEN]; /* (units_l) running utility u */
-    double *f[PLAB_MAX_HIDDEN];    /* (width_l) running mean activation */
-    double *fhat[PLAB_MAX_HIDDEN]; /* (width_l) f̂ of this step (kept for phase 2) */
-    uint8_t *sel[PLAB_MAX_HIDDEN]; /* (units_l) R_l */
     plab_dist dist[PLAB_MAX_HIDDEN];
-    double *mean;    /* (max width) this batch's mean activation */
-    double *y;       /* (max units) instantaneous utility, then û */
-    double *scratch; /* (PLAB_UNITS_SCRATCH * max units) */
-    uint64_t *keys;  /* (max units) */
-    uint32_t *cand;  /* (max units) */
+    /* byte offsets from the state's start (no pointers: method.h) */
+    size_t off[O_N];
+    size_t per[PLAB_MAX_HIDDEN][P_N];
 } cbpn_state;
 
-enum { O_MEAN, O_Y, O_SCR, O_KEYS, O_CAND, O_N };
-enum { P_AGE, P_PW, P_UTIL, P_F, P_FHAT, P_SEL, P_N };
+/* Layer l's array `which` (P_*) and the shared scratch array `which` (O_*). */
+static void *layer_at(cbpn_state *s, int l, int which)
+{
+    return plab_state_at(s, s->per[l][which]);
+}
+
+static void *shared_at(cbpn_state *s, int which)
+{
+    return plab_state_at(s, s->off[which]);
+}
 
 static size_t layout(const plab_net *net, size_t off[O_N], size_t per[PLAB_MAX_HIDDEN][P_N])
 {
@@ -85,24 +104,23 @@ static void clear(cbpn_state *s, const plab_net *net)
 {
     for (int l = 0; l < s->L; l++) {
         const plab_layer *L = &net->layer[l];
-        memset(s->age[l], 0, (size_t)L->units * sizeof(int64_t));
-        memset(s->util[l], 0, (size_t)L->units * sizeof(double));
-        memset(s->f[l], 0, (size_t)L->width * sizeof(double));
+        double *pw = layer_at(s, l, P_PW);
+        memset(layer_at(s, l, P_AGE), 0, (size_t)L->units * sizeof(int64_t));
+        memset(layer_at(s, l, P_UTIL), 0, (size_t)L->units * sizeof(double));
+        memset(layer_at(s, l, P_F), 0, (size_t)L->width * sizeof(double));
         for (int i = 0; i < L->units; i++)
-            s->pw[l][i] = 1.0;
+            pw[i] = 1.0;
         s->acc[l] = 0.0;
     }
 }
 
 static plab_status init(void *state, const plab_config *c, plab_net *net)
 {
-    size_t off[O_N], per[PLAB_MAX_HIDDEN][P_N];
-    if (layout(net, off, per) == 0)
+    cbpn_state *s = state;
+    if (layout(net, s->off, s->per) == 0)
         return PLAB_E_NOMEM;
     if (net->desc.num_hidden < 1)
         return PLAB_E_INVALID;
-    cbpn_state *s = state;
-    char *base = state;
     s->L = net->desc.num_hidden;
     s->enabled = c->cbp_rate > 0.0;
     s->normalized = c->unit_utility_input == 1;
@@ -112,20 +130,8 @@ static plab_status init(void *state, const plab_config *c, plab_net *net)
     s->maturity = c->cbp_maturity;
     s->rate = c->cbp_rate;
     s->eta = c->cbp_decay;
-    for (int l = 0; l < s->L; l++) {
-        s->age[l] = (int64_t *)(base + per[l][P_AGE]);
-        s->pw[l] = (double *)(base + per[l][P_PW]);
-        s->util[l] = (double *)(base + per[l][P_UTIL]);
-        s->f[l] = (double *)(base + per[l][P_F]);
-        s->fhat[l] = (double *)(base + per[l][P_FHAT]);
-        s->sel[l] = (uint8_t *)(base + per[l][P_SEL]);
+    for (int l = 0; l < s->L; l++)
         s->dist[l] = plab_unit_incoming_dist(net, l, 1, c->reinit_gain == 1);
-    }
-    s->mean = (double *)(base + off[O_MEAN]);
-    s->y = (double *)(base + off[O_Y]);
-    s->scratch = (double *)(base + off[O_SCR]);
-    s->keys = (uint64_t *)(base + off[O_KEYS]);
-    s->cand = (uint32_t *)(base + off[O_CAND]);
     clear(s, net);
     return PLAB_OK;
 }
@@ -142,9 +148,11 @@ static int test_layer(cbpn_state *s, plab_method_ctx *ctx, int l)
     const plab_layer *Lr = &ctx->net->layer[l];
     int U = Lr->units, W = Lr->width;
     double eta = s->eta, keep = 1.0 - s->eta;
-    int64_t *A = s->age[l];
-    double *pw = s->pw[l], *u = s->util[l], *f = s->f[l], *fhat = s->fhat[l], *y = s->y;
-    uint8_t *sel = s->sel[l];
+    int64_t *A = layer_at(s, l, P_AGE);
+    double *pw = layer_at(s, l, P_PW), *u = layer_at(s, l, P_UTIL), *f = layer_at(s, l, P_F);
+    double *fhat = layer_at(s, l, P_FHAT), *y = shared_at(s, O_Y), *mean = shared_at(s, O_MEAN);
+    uint64_t *keys = shared_at(s, O_KEYS);
+    uint8_t *sel = layer_at(s, l, P_SEL);
     const float *h = plab_units_input(ctx->net, l, s->normalized);
     for (int i = 0; i < U; i++) {
         A[i]++;
@@ -152,14 +160,14 @@ static int test_layer(cbpn_state *s, plab_method_ctx *ctx, int l)
         sel[i] = 0;
     }
     /* f <- η f + (1-η) mean_batch(h); f̂ = f / (1 - η^A) (per feature, the unit's A) */
-    plab_units_mean_features(ctx->net, l, h, s->mean);
+    plab_units_mean_features(ctx->net, l, h, mean);
     for (int q = 0; q < W; q++) {
         int i = q < U ? q : q - U;
-        f[q] = eta * f[q] + keep * s->mean[q];
+        f[q] = eta * f[q] + keep * mean[q];
         fhat[q] = f[q] / (1.0 - pw[i]);
     }
     plab_units_utility(ctx->net, l, (plab_unit_utility)s->utility, h, fhat, ctx->reinit, y,
-                       s->scratch);
+                       shared_at(s, O_SCR));
     int random = s->utility == PLAB_UTIL_RANDOM;
     int E = 0;
     for (int i = 0; i < U; i++) {
@@ -190,12 +198,12 @@ static int test_layer(cbpn_state *s, plab_method_ctx *ctx, int l)
     if (k == 0)
         return 0;
     for (int i = 0; i < U; i++)
-        s->keys[i] = A[i] > s->maturity ? plab_key_double(y[i]) : UINT64_MAX;
+        keys[i] = A[i] > s->maturity ? plab_key_double(y[i]) : UINT64_MAX;
     uint64_t kkey;
     uint32_t kidx;
-    plab_select_kth(NULL, s->keys, (uint32_t)U, (uint32_t)k, s->cand, &kkey, &kidx);
+    plab_select_kth(NULL, keys, (uint32_t)U, (uint32_t)k, shared_at(s, O_CAND), &kkey, &kidx);
     for (int i = 0; i < U; i++)
-        sel[i] = s->keys[i] < kkey || (s->keys[i] == kkey && (uint32_t)i <= kidx);
+        sel[i] = keys[i] < kkey || (keys[i] == kkey && (uint32_t)i <= kidx);
     return k;
 }
 
@@ -205,13 +213,17 @@ static void generate_layer(cbpn_state *s, plab_method_ctx *ctx, int l)
     plab_net *net = ctx->net;
     const plab_layer *Lr = &net->layer[l], *N = &net->layer[l + 1];
     int U = Lr->units, F = Lr->width / Lr->units;
+    int64_t *A = layer_at(s, l, P_AGE);
+    double *pw = layer_at(s, l, P_PW), *u = layer_at(s, l, P_UTIL), *f = layer_at(s, l, P_F);
+    const double *fhat = layer_at(s, l, P_FHAT);
+    uint8_t *sel = layer_at(s, l, P_SEL);
     for (int i = 0; i < U; i++) {
-        if (!s->sel[l][i])
+        if (!sel[i])
             continue;
         if (s->bias_correction) {
             for (int q = 0; q < F; q++) {
                 int col = i + q * U;
-                double fh = s->fhat[l][col];
+                double fh = fhat[col];
                 for (int k = 0; k < N->units; k++)
                     N->b[k] = (float)((double)N->b[k] +
                                       (double)N->W[(size_t)k * (size_t)N->in + (size_t)col] * fh);
@@ -219,12 +231,12 @@ static void generate_layer(cbpn_state *s, plab_method_ctx *ctx, int l)
         }
         plab_unit_reset(net, l, i, &s->dist[l], ctx->reinit, ctx->stats);
         plab_unit_reset_optim(ctx->optim, net, l, i, PLAB_UNIT_RESET_MOMENTS_AND_STEP);
-        s->util[l][i] = 0.0;
-        s->age[l][i] = 0;
-        s->pw[l][i] = 1.0;
+        u[i] = 0.0;
+        A[i] = 0;
+        pw[i] = 1.0;
         for (int q = 0; q < F; q++)
-            s->f[l][i + q * U] = 0.0;
-        s->sel[l][i] = 0;
+            f[i + q * U] = 0.0;
+        sel[i] = 0;
     }
 }
 

@@ -26,11 +26,17 @@ typedef struct redo_state {
     int64_t period;
     double threshold;
     int64_t counter[PLAB_MAX_HIDDEN];
-    uint8_t *sel[PLAB_MAX_HIDDEN]; /* (units_l) */
     plab_dist dist[PLAB_MAX_HIDDEN];
-    double *u;       /* (max units) */
-    double *scratch; /* (PLAB_UNITS_SCRATCH * max units) */
+    /* byte offsets from the state's start (no pointers: method.h) */
+    size_t o_sel[PLAB_MAX_HIDDEN]; /* uint8 (units_l) units marked for reset */
+    size_t o_u;                    /* double (max units) utilities */
+    size_t o_scratch;              /* double (PLAB_UNITS_SCRATCH * max units) */
 } redo_state;
+
+static uint8_t *sel_of(redo_state *s, int l)
+{
+    return plab_state_at(s, s->o_sel[l]);
+}
 
 static size_t layout(const plab_net *net, size_t off[2], size_t off_sel[PLAB_MAX_HIDDEN])
 {
@@ -59,7 +65,6 @@ static plab_status init(void *state, const plab_config *c, plab_net *net)
     if (net->desc.num_hidden < 1 || c->redo_period < 1)
         return PLAB_E_INVALID;
     redo_state *s = state;
-    char *base = state;
     s->L = net->desc.num_hidden;
     s->enabled = c->redo_threshold > 0.0;
     s->before = c->unit_reset_timing == 0;
@@ -69,11 +74,11 @@ static plab_status init(void *state, const plab_config *c, plab_net *net)
     s->period = c->redo_period;
     s->threshold = c->redo_threshold;
     for (int l = 0; l < s->L; l++) {
-        s->sel[l] = (uint8_t *)(base + os[l]);
+        s->o_sel[l] = os[l];
         s->dist[l] = plab_unit_incoming_dist(net, l, 0, c->reinit_gain == 1);
     }
-    s->u = (double *)(base + off[0]);
-    s->scratch = (double *)(base + off[1]);
+    s->o_u = off[0];
+    s->o_scratch = off[1];
     return PLAB_OK;
 }
 
@@ -90,20 +95,21 @@ static void begin_task(void *state, plab_method_ctx *ctx, int k)
 static int select_layer(redo_state *s, plab_method_ctx *ctx, int l)
 {
     int U = plab_units_count(ctx->net, l);
-    uint8_t *sel = s->sel[l];
+    uint8_t *sel = sel_of(s, l);
+    double *u = plab_state_at(s, s->o_u);
     s->counter[l]++;
     if (s->counter[l] % s->period != 0)
         return 0;
     const float *h = plab_units_input(ctx->net, l, s->normalized);
-    plab_units_utility(ctx->net, l, (plab_unit_utility)s->utility, h, NULL, ctx->reinit, s->u,
-                       s->scratch);
+    plab_units_utility(ctx->net, l, (plab_unit_utility)s->utility, h, NULL, ctx->reinit, u,
+                       plab_state_at(s, s->o_scratch));
     double sum = 0.0;
     for (int i = 0; i < U; i++)
-        sum += s->u[i];
+        sum += u[i];
     double thr = s->threshold * (sum / (double)U);
     int count = 0;
     for (int i = 0; i < U; i++) {
-        sel[i] = s->u[i] <= thr;
+        sel[i] = u[i] <= thr;
         count += sel[i];
     }
     return count;
@@ -112,13 +118,14 @@ static int select_layer(redo_state *s, plab_method_ctx *ctx, int l)
 static void reset_layer(redo_state *s, plab_method_ctx *ctx, int l)
 {
     int U = plab_units_count(ctx->net, l);
+    uint8_t *sel = sel_of(s, l);
     for (int i = 0; i < U; i++) {
-        if (!s->sel[l][i])
+        if (!sel[i])
             continue;
         plab_unit_reset(ctx->net, l, i, &s->dist[l], ctx->reinit, ctx->stats);
         if (s->reset_moments)
             plab_unit_reset_optim(ctx->optim, ctx->net, l, i, PLAB_UNIT_RESET_MOMENTS);
-        s->sel[l][i] = 0;
+        sel[i] = 0;
     }
 }
 

@@ -32,15 +32,44 @@ typedef struct swr_state {
     int64_t period;
     double factor, decay;
     int64_t counter;
-    int has_prev;        /* a previous event exists (for the overlap) */
-    size_t max_tensor;   /* largest tensor size */
-    float *ubar;         /* (P) running utility, only when decay > 0 */
-    float *u;            /* (max_tensor) the current tensor's utilities */
-    uint32_t *keys;      /* (max_tensor) the current tensor's selection keys */
-    uint32_t *cand;      /* (max_tensor) selection scratch */
-    uint64_t *prev_bits; /* (P bits) entries selected at the previous event */
-    uint64_t *cur_bits;  /* (P bits) entries selected at this event */
+    int has_prev;      /* a previous event exists (for the overlap) */
+    int running;       /* decay > 0: the running utility ubar is kept */
+    int cur;           /* which of the two bit sets is this event's; the other is the previous's */
+    size_t max_tensor; /* largest tensor size */
+    size_t words;      /* uint64 words of one bit set: ceil(P / 64) */
+    /* byte offsets from the state's start (no pointers: method.h) */
+    size_t o_ubar; /* float (P) running utility, only when running */
+    size_t o_u;    /* float (max_tensor) the current tensor's utilities */
+    size_t o_keys; /* uint32 (max_tensor) the current tensor's selection keys */
+    size_t o_cand; /* uint32 (max_tensor) selection scratch */
+    size_t o_bits; /* uint64 (2 * words) two bit sets of the entries selected at an event */
 } swr_state;
+
+static float *ubar_of(swr_state *s)
+{
+    return plab_state_at(s, s->o_ubar);
+}
+
+static float *u_of(swr_state *s)
+{
+    return plab_state_at(s, s->o_u);
+}
+
+static uint32_t *keys_of(swr_state *s)
+{
+    return plab_state_at(s, s->o_keys);
+}
+
+static uint32_t *cand_of(swr_state *s)
+{
+    return plab_state_at(s, s->o_cand);
+}
+
+/* Bit set `which` (0 or 1); s->cur is this event's, s->cur ^ 1 the previous event's. */
+static uint64_t *bits_of(swr_state *s, int which)
+{
+    return (uint64_t *)plab_state_at(s, s->o_bits) + (size_t)which * s->words;
+}
 
 /* Offsets of the arrays that follow the struct; returns the total bytes. */
 static size_t layout(const plab_config *c, const plab_net *net, size_t off[5])
@@ -71,7 +100,6 @@ static plab_status init(void *state, const plab_config *c, plab_net *net)
     if (layout(c, net, off) == 0)
         return PLAB_E_NOMEM;
     swr_state *s = state;
-    char *base = state;
     s->enabled = c->swr_period > 0 && c->swr_factor > 0.0; /* §4.1: τ = 0 or ρ = 0 disables */
     s->utility = c->swr_utility;
     s->criterion = c->swr_criterion;
@@ -83,13 +111,14 @@ static plab_status init(void *state, const plab_config *c, plab_net *net)
     for (int t = 0; t < plab_net_num_tensors(net); t++)
         if (plab_net_tensor(net, t)->size > s->max_tensor)
             s->max_tensor = plab_net_tensor(net, t)->size;
-    s->ubar = s->decay > 0.0 ? (float *)(base + off[0]) : NULL;
-    s->u = (float *)(base + off[1]);
-    s->cand = (uint32_t *)(base + off[2]);
-    size_t words = (plab_net_num_params(net) + 63) / 64;
-    s->prev_bits = (uint64_t *)(base + off[3]);
-    s->cur_bits = s->prev_bits + words;
-    s->keys = (uint32_t *)(base + off[4]);
+    s->running = s->decay > 0.0;
+    s->cur = 1; /* bit set 0 is the previous event's, 1 this event's */
+    s->words = (plab_net_num_params(net) + 63) / 64;
+    s->o_ubar = off[0];
+    s->o_u = off[1];
+    s->o_cand = off[2];
+    s->o_bits = off[3];
+    s->o_keys = off[4];
     return PLAB_OK;
 }
 
@@ -101,8 +130,8 @@ static void begin_task(void *state, plab_method_ctx *ctx, int k)
     size_t P = plab_net_num_params(ctx->net);
     s->counter = 0;
     s->has_prev = 0;
-    if (s->ubar)
-        memset(s->ubar, 0, P * sizeof(float));
+    if (s->running)
+        memset(ubar_of(s), 0, P * sizeof(float));
 }
 
 /* Instantaneous utility U of n entries (§4.1): |w g| and |w| in fp32 on the post-update w and
@@ -144,13 +173,15 @@ static void after_update(void *state, plab_method_ctx *ctx)
     float *params = plab_net_params(net);
     const float *grads = plab_net_grads(net);
     int T = plab_net_num_tensors(net);
+    float *ubar = ubar_of(s), *su = u_of(s);
+    uint32_t *keys = keys_of(s);
     s->counter++;
-    if (s->ubar) {
+    if (s->running) {
         /* running utility, every step, every tensor (random draws in canonical flat order) */
         float eta = (float)s->decay, keep = (float)(1.0 - s->decay);
         for (int t = 0; t < T; t++) {
             const plab_tensor *P = plab_net_tensor(net, t);
-            float *ub = s->ubar + P->offset, *u = s->u;
+            float *ub = ubar + P->offset, *u = su;
             utility(s->utility, params + P->offset, grads + P->offset, P->size, ctx->reinit, u);
             for (size_t j = 0; j < P->size; j++)
                 ub[j] = eta * ub[j] + keep * u[j];
@@ -159,19 +190,19 @@ static void after_update(void *state, plab_method_ctx *ctx)
     if (s->counter % s->period != 0)
         return;
 
-    size_t words = (plab_net_num_params(net) + 63) / 64;
-    memset(s->cur_bits, 0, words * sizeof(uint64_t));
+    uint64_t *prev_bits = bits_of(s, s->cur ^ 1), *cur_bits = bits_of(s, s->cur);
+    memset(cur_bits, 0, s->words * sizeof(uint64_t));
     int64_t total = 0, overlap = 0;
     for (int t = 0; t < T; t++) {
         const plab_tensor *P = plab_net_tensor(net, t);
         size_t n = P->size;
         float *w = params + P->offset;
         const float *u;
-        if (s->ubar) {
-            u = s->ubar + P->offset;
+        if (s->running) {
+            u = ubar + P->offset;
         } else {
-            utility(s->utility, w, grads + P->offset, n, ctx->reinit, s->u);
-            u = s->u;
+            utility(s->utility, w, grads + P->offset, n, ctx->reinit, su);
+            u = su;
         }
         /* selection: entry j is in I iff sel_thr ? u_j <= thr : (key_j, j) <= (kkey, kidx) */
         int sel_thr = s->criterion == 0;
@@ -194,14 +225,13 @@ static void after_update(void *state, plab_method_ctx *ctx)
             if (count > 0) {
                 /* the keys are the float bits of u (non-negative, so bits order like values) */
                 for (size_t j = 0; j < n; j++)
-                    s->keys[j] = fkey(u[j]);
-                plab_select_kth(s->keys, NULL, (uint32_t)n, (uint32_t)count, s->cand, &kkey, &kidx);
+                    keys[j] = fkey(u[j]);
+                plab_select_kth(keys, NULL, (uint32_t)n, (uint32_t)count, cand_of(s), &kkey, &kidx);
             }
         }
         if (count == 0)
             continue;
         const plab_dist *d = s->match_init ? &P->init : &P->reinit;
-        const uint32_t *keys = s->keys;
         for (size_t j = 0; j < n; j++) {
             int in =
                 sel_thr ? (double)u[j] <= thr : (keys[j] < kkey || (keys[j] == kkey && j <= kidx));
@@ -210,11 +240,11 @@ static void after_update(void *state, plab_method_ctx *ctx)
             w[j] = s->strategy == 1 ? d->mean : plab_rng_dist(ctx->reinit, d);
             size_t g = P->offset + j;
             uint64_t bit = 1ull << (g & 63);
-            overlap += s->has_prev && (s->prev_bits[g >> 6] & bit);
-            s->cur_bits[g >> 6] |= bit;
+            overlap += s->has_prev && (prev_bits[g >> 6] & bit);
+            cur_bits[g >> 6] |= bit;
         }
-        if (s->ubar)
-            memset(s->ubar + P->offset, 0, n * sizeof(float));
+        if (s->running)
+            memset(ubar + P->offset, 0, n * sizeof(float));
         total += (int64_t)count;
         if (ctx->stats->per_tensor)
             ctx->stats->per_tensor[t] += (int64_t)count;
@@ -224,9 +254,7 @@ static void after_update(void *state, plab_method_ctx *ctx)
     ctx->stats->entries += total;
     ctx->stats->weights += total;
     ctx->stats->overlap_pct = s->has_prev ? 100.0 * (double)overlap / (double)total : NAN;
-    uint64_t *tmp = s->prev_bits;
-    s->prev_bits = s->cur_bits;
-    s->cur_bits = tmp;
+    s->cur ^= 1; /* this event's set becomes the previous one */
     s->has_prev = 1;
 }
 
@@ -238,7 +266,7 @@ static int needs_gradients(void *state, const plab_method_ctx *ctx)
     (void)ctx;
     if (!s->enabled || s->utility != 0)
         return 0;
-    return s->ubar != NULL || (s->counter + 1) % s->period == 0;
+    return s->running || (s->counter + 1) % s->period == 0;
 }
 
 const plab_method_vt plab_method_swr = {

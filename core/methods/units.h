@@ -10,12 +10,25 @@
  * activation" averages over both halves [choice, extension: the paper never combines CReLU with
  * unit methods]. Without CReLU every formula reduces to the spec's.
  *
- * None of these functions allocates; scratch comes from the caller's state.
+ * None of these functions allocates; scratch comes from the caller's state, addressed by
+ * offsets (plab_state_at).
  */
 #ifndef PLAB_METHODS_UNITS_H
 #define PLAB_METHODS_UNITS_H
 
 #include "../method.h"
+
+/* ------------------------------------------------------------------ state arrays */
+
+/*
+ * The array at byte offset `off` from the start of a method's state. A state holds offsets,
+ * never pointers (method.h): checkpoints restore it as bytes into another block, where a pointer
+ * would still aim at the old one. Each hook derives its pointers from the state it is given.
+ */
+static inline void *plab_state_at(void *state, size_t off)
+{
+    return (char *)state + off;
+}
 
 /* ------------------------------------------------------------------ geometry */
 

@@ -3,7 +3,7 @@
 # alternating kernel backends and checkpoint cadences) ends byte-identical to an uninterrupted
 # run; SIGINT checkpoints, exits 4, and the resumed run is byte-identical too.
 source "$(dirname "$0")/lib.sh"
-CFG=(--method swr tasks=30 gen_dim=256 gen_pool=1500 hidden=100,100 swr_period=13 seed=7)
+CFG=(--method swr tasks=300 gen_dim=256 gen_pool=1500 hidden=100,100 swr_period=13 seed=7)
 
 note "reference run"
 expect 0 "$PLAB" run "${CFG[@]}" --out ref --quiet
