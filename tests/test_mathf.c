@@ -171,6 +171,27 @@ static void test_sigmoidf_accuracy(void **state)
     assert_true(s.max_ulp <= 2.5 || s.max_abs <= 1e-7);
 }
 
+/* plab_exp (double, the ziggurat wedge test) against expl over [-700, 700] and densely
+ * over the wedge range [-8, 0]. */
+static void test_exp_double_accuracy(void **state)
+{
+    (void)state;
+    double worst = 0, wx = 0;
+    const long n = 1000000;
+    for (long i = 0; i <= n; i++) {
+        double x = i % 2 ? -700.0 + 1400.0 * ((double)i / (double)n) : -8.0 * ((double)i / n);
+        double u = ulps_d(plab_exp(x), expl((long double)x));
+        if (u > worst)
+            worst = u, wx = x;
+    }
+    print_message("plab_exp: %ld points, max error %.3f ulp (at %.17g)\n", n + 1, worst, wx);
+    assert_true(worst <= 1.5);
+    assert_true(plab_exp(0.0) == 1.0);
+    assert_true(plab_exp(-1000.0) == 0.0);
+    assert_true(isinf(plab_exp(1000.0)));
+    assert_true(isnan(plab_exp(NAN)));
+}
+
 static void test_log_double_accuracy(void **state)
 {
     (void)state;
@@ -413,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_expf_accuracy),       cmocka_unit_test(test_logf_accuracy),
         cmocka_unit_test(test_tanhf_accuracy),      cmocka_unit_test(test_sigmoidf_accuracy),
         cmocka_unit_test(test_log_double_accuracy), cmocka_unit_test(test_special_values),
+        cmocka_unit_test(test_exp_double_accuracy),
         cmocka_unit_test(test_tanh_negative_zero),  cmocka_unit_test(test_golden_bits),
         cmocka_unit_test(test_golden_sweep_hash),
     };

@@ -323,7 +323,9 @@ uint32_t plab_rng_below(plab_rng *r, uint32_t bound);
 float plab_rng_uniform(plab_rng *r);
 /* Uniform double in [0, 1) from 53 bits. */
 double plab_rng_uniform_d(plab_rng *r);
-/* Standard normal (Marsaglia polar, own log: identical on every platform). */
+/* Standard normal: a 128-layer ziggurat (Marsaglia and Tsang 2000) with double tables
+ * (core/ziggurat_tables.h) and a 53-bit uniform; two u32 draws on the fast path; the tail and
+ * wedges use plab_log/plab_exp, so every platform gives the same numbers. */
 double plab_rng_normal(plab_rng *r);
 /* A draw from a tensor distribution (const consumes nothing). */
 float plab_rng_dist(plab_rng *r, const plab_dist *d);
@@ -663,6 +665,7 @@ float plab_logf(float x);
 float plab_tanhf(float x);
 float plab_sigmoidf(float x);
 double plab_log(double x);
+double plab_exp(double x);
 
 #ifdef __cplusplus
 }
