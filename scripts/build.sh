@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds plab: the native library, CLI, tests and benchmarks (build/), and the WebAssembly
-# test programs (build-wasm/ with SIMD128, build-wasm-scalar/ without).
-#   scripts/build.sh            native + wasm
+# Builds plab: the native library, CLI, tests and benchmarks (build/), the WebAssembly test
+# programs (build-wasm/ with SIMD128, build-wasm-scalar/ without) and the web page (web/dist/).
+#   scripts/build.sh            native + wasm + web page
 #   scripts/build.sh native     native only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,4 +19,5 @@ if [ "$what" = all ]; then
   emcmake cmake -S . -B build-wasm-scalar -DCMAKE_BUILD_TYPE=Release -DPLAB_BENCH=OFF \
     -DPLAB_WASM_SIMD=OFF >/dev/null
   cmake --build build-wasm-scalar -j "$jobs"
+  scripts/build-web.sh
 fi
