@@ -33,8 +33,8 @@ static const char *const gen_names[] = {"redraw_all", "flip_one", NULL};
 static const char *const gain_names[] = {"relu", "match_init", NULL};
 static const char *const frozen_names[] = {"spec", "code", NULL};
 static const char *const fused_names[] = {"off", "auto", NULL};
-static const char *const kernel_names[] = {"auto", "scalar", "sse2", "avx2",
-                                           "neon", "wasm",   NULL};
+static const char *const kernel_names[] = {"auto", "scalar", "sse2",   "avx2",
+                                           "neon", "wasm",   "avx512", NULL};
 
 typedef struct entry {
     plab_key_info info;

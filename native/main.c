@@ -65,7 +65,7 @@ static const char help_text[] =
     "\n"
     "Exit codes: 0 ok, 1 failure (I/O, ...), 2 bad input (flags, config, files, missing data),\n"
     "3 diverged (non-finite loss), 4 interrupted (checkpointed). Environment: PLAB_KERNELS=\n"
-    "scalar|sse2|avx2|neon forces a kernel backend; PLAB_HOME names the data directory's base.\n"
+    "scalar|sse2|avx2|avx512|neon forces a kernel backend; PLAB_HOME names the data directory's base.\n"
     "Output files and columns: docs/CLI.md.\n";
 
 int main(int argc, char **argv)

@@ -275,7 +275,7 @@ static void test_fill_refuses_unavailable(void **state)
 static void test_parse_rejects_junk(void **state)
 {
     (void)state;
-    static const char *const junk[] = {"",      "Scalar", "SSE2", "avx",      "avx512", "neon ",
+    static const char *const junk[] = {"",      "Scalar", "SSE2", "avx",      "AVX512", "neon ",
                                        " neon", "wasm32", "fma",  "scalar\n", "auto2",  "0"};
     plab_kernels_id id;
     for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {

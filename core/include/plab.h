@@ -71,10 +71,11 @@ typedef enum plab_kernels_id {
     PLAB_KERNELS_AVX2,
     PLAB_KERNELS_NEON,
     PLAB_KERNELS_WASM,
+    PLAB_KERNELS_AVX512, /* x86-64 with AVX-512 F/DQ/BW/VL */
     PLAB_KERNELS_COUNT
 } plab_kernels_id;
 
-/* The name of a backend ("auto", "scalar", "sse2", "avx2", "neon", "wasm"). */
+/* The name of a backend ("auto", "scalar", "sse2", "avx2", "neon", "wasm", "avx512"). */
 const char *plab_kernels_name(plab_kernels_id id);
 /* Parses a backend name; returns PLAB_E_INVALID for an unknown name. */
 plab_status plab_kernels_parse(const char *name, plab_kernels_id *out);

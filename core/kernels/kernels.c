@@ -8,8 +8,8 @@
 
 #include "kernels.h"
 
-static const char *const names[PLAB_KERNELS_COUNT] = {"auto", "scalar", "sse2",
-                                                      "avx2", "neon",   "wasm"};
+static const char *const names[PLAB_KERNELS_COUNT] = {"auto", "scalar", "sse2",  "avx2",
+                                                      "neon", "wasm",   "avx512"};
 
 const char *plab_kernels_name(plab_kernels_id id)
 {
@@ -41,6 +41,13 @@ static int compiled_in(plab_kernels_id id)
 #else
         return 0;
 #endif
+    case PLAB_KERNELS_AVX512:
+#if defined(__GNUC__)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+#else
+        return 0;
+#endif
 #endif
 #if defined(__aarch64__)
     case PLAB_KERNELS_NEON:
@@ -62,8 +69,9 @@ int plab_kernels_available(plab_kernels_id id)
 
 plab_kernels_id plab_kernels_best(void)
 {
-    static const plab_kernels_id order[] = {PLAB_KERNELS_AVX2, PLAB_KERNELS_NEON,
-                                            PLAB_KERNELS_WASM, PLAB_KERNELS_SSE2};
+    static const plab_kernels_id order[] = {PLAB_KERNELS_AVX512, PLAB_KERNELS_AVX2,
+                                            PLAB_KERNELS_NEON,   PLAB_KERNELS_WASM,
+                                            PLAB_KERNELS_SSE2};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (compiled_in(order[i]))
             return order[i];
@@ -83,6 +91,9 @@ plab_status plab_kernels_fill(plab_kernels_id id, plab_kernels *out)
         break;
     case PLAB_KERNELS_AVX2:
         plab_kernels_fill_avx2(out);
+        break;
+    case PLAB_KERNELS_AVX512:
+        plab_kernels_fill_avx512(out);
         break;
     case PLAB_KERNELS_NEON:
         plab_kernels_fill_neon(out);

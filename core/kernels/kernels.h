@@ -2,7 +2,7 @@
  * kernels.h: the table of hot operations and its backends (private to the core).
  *
  * Every kernel has one readable scalar reference in kernels_scalar.c. SIMD backends
- * (kernels_sse2.c, kernels_avx2.c, kernels_neon.c, kernels_wasm.c) override entries and must
+ * (kernels_sse2.c, kernels_avx2.c, kernels_avx512.c, kernels_neon.c, kernels_wasm.c) override entries and must
  * give the same bits: they perform the same IEEE operations in the same order, never FMA.
  *
  * Reduction order, the one rule that makes this possible:
@@ -88,6 +88,7 @@ plab_status plab_kernels_fill(plab_kernels_id id, plab_kernels *out);
 /* Backend fillers: copy the scalar table and override what they implement. */
 void plab_kernels_fill_sse2(plab_kernels *k);
 void plab_kernels_fill_avx2(plab_kernels *k);
+void plab_kernels_fill_avx512(plab_kernels *k);
 void plab_kernels_fill_neon(plab_kernels *k);
 void plab_kernels_fill_wasm(plab_kernels *k);
 

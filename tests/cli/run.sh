@@ -69,7 +69,7 @@ d = sys.argv[1]
 s = json.load(open(d + "/summary.json"))
 c = json.load(open(d + "/config.json"))
 assert c["preset"] == "synthetic" and c["method"] == "swr" and c["config"]["swr_period"] == 7, c
-assert c["kernels_used"] in ("scalar", "sse2", "avx2", "neon"), c
+assert c["kernels_used"] in ("scalar", "sse2", "avx2", "avx512", "neon"), c
 w = list(csv.DictReader(open(d + "/windows.csv")))
 t = list(csv.DictReader(open(d + "/tasks.csv")))
 e = list(csv.DictReader(open(d + "/events.csv")))

@@ -1,0 +1,756 @@
+/*
+ * kernels_avx512.c: the AVX-512 backend (see kernels.h for the bit-exactness rules).
+ *
+ * Only this file is compiled with -mavx512f -mavx512dq -mavx512bw -mavx512vl, and never with
+ * -mfma: every product is a separate mul and every sum a separate add, as in the scalar
+ * reference (with -ffp-contract=off the compiler cannot fuse them either). kernels.c selects
+ * this backend only when the CPU reports all four extensions.
+ *
+ * Two layouts:
+ *   - axpy form (gemm_tn, gemm_nn, colsum, fused_sgd, elementwise, optimizers): one zmm holds
+ *     16 independent output elements, so the width changes nothing; 32 registers allow
+ *     bigger register tiles than AVX2. Tails use masked loads (masked-off lanes are never
+ *     read, so nothing past a buffer's end is touched) and masked stores.
+ *   - dot form (gemm_nt): a pair (n, o) keeps its own 8 logical lanes of plab_dot_ref, and one
+ *     zmm holds TWO pairs (lanes 0-7 and 8-15): the A row's 8 floats are broadcast to both
+ *     halves, the halves of the W operand come from two W rows. Each half is then reduced
+ *     with the exact tree. The single reductions that cannot be split (sum, asum, the
+ *     row |g| sums) stay 8 lanes wide: a wider register cannot shorten their chain.
+ */
+#include "kernels.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#include <math.h>
+
+#if defined(__GNUC__)
+#define PLAB_INLINE static inline __attribute__((always_inline))
+#else
+#define PLAB_INLINE static inline
+#endif
+
+typedef __m512 v16;
+typedef __m256 v8;
+typedef __mmask16 m16;
+
+/* Tile sizes. gemm_nt: NT_RN rows of A x NT_RC zmm of W row pairs (2 NT_RC columns);
+ * axpy form: AX_R output rows x AX_C zmm of 16 columns, AX_C1 zmm for a single row.
+ * 32 zmm registers: 24 accumulators + operands. */
+#ifndef NT_RN
+#define NT_RN 6
+#endif
+#define NT_RC 4 /* the fast reduction below assumes 8 columns */
+#ifndef AX_R
+#define AX_R 6
+#endif
+#ifndef AX_C
+#define AX_C 4
+#endif
+#ifndef AX_C1
+#define AX_C1 8
+#endif
+#ifndef AX_TB
+#define AX_TB 128 /* summation steps per block */
+#endif
+#ifndef AX_PANEL
+#define AX_PANEL 32768 /* floats of V one column panel spans (128 KiB) */
+#endif
+#ifndef FU_RO
+#define FU_RO 4 /* fused_sgd: weight rows updated together */
+#endif
+
+/* The first `rem` (0..16) lanes. */
+PLAB_INLINE m16 first_lanes(int rem)
+{
+    return (m16)((1u << rem) - 1u);
+}
+
+/* plab_reduce8 of one ymm: t = lo + hi = (l0+l4, l1+l5, l2+l6, l3+l7), u0 = t0 + t2,
+ * u1 = t1 + t3, result u0 + u1: the tree ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)). */
+PLAB_INLINE float reduce8(v8 x)
+{
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+    __m128 u = _mm_add_ps(t, _mm_movehl_ps(t, t));
+    return _mm_cvtss_f32(_mm_add_ss(u, _mm_shuffle_ps(u, u, 1)));
+}
+
+PLAB_INLINE v8 lo8(v16 x)
+{
+    return _mm512_castps512_ps256(x);
+}
+PLAB_INLINE v8 hi8(v16 x)
+{
+    return _mm512_extractf32x8_ps(x, 1);
+}
+
+/* fabsf: clear the sign bit (NaNs keep their payload, like fabsf). */
+PLAB_INLINE v16 abs16(v16 x)
+{
+    return _mm512_castsi512_ps(
+        _mm512_andnot_si512(_mm512_set1_epi32(INT32_MIN), _mm512_castps_si512(x)));
+}
+PLAB_INLINE v8 abs8(v8 x)
+{
+    return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+}
+
+/* a > b, a < b as lane masks: false for NaN, like the C comparisons. */
+PLAB_INLINE m16 gt16(v16 a, v16 b)
+{
+    return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ);
+}
+PLAB_INLINE m16 lt16(v16 a, v16 b)
+{
+    return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ);
+}
+
+/* ------------------------------------------------------------------ gemm_nt (dot form) */
+
+/*
+ * The exact tree for 16 pairs at once. acc[r][c] (c = 0..3) holds pair (r, 2c) in lanes 0-7
+ * and pair (r, 2c+1) in lanes 8-15, i.e. 128-bit chunks (l0-3, l4-7) of each pair.
+ *   level 1, two accumulators X, Y: [X.c0, X.c2, Y.c0, Y.c2] + [X.c1, X.c3, Y.c1, Y.c3]
+ *            gives per chunk t = (l0+l4, l1+l5, l2+l6, l3+l7) of 4 pairs;
+ *   level 2, two such T, T': per chunk [T.t0+T.t2, T.t1+T.t3, T'.t0+T'.t2, T'.t1+T'.t3],
+ *            the two subtrees u0 = (l0+l4)+(l2+l6), u1 = (l1+l5)+(l3+l7);
+ *   level 3, two such R, R': per chunk [R.u0+R.u1, R.., R'.u0+R'.u1, R'..]: the results.
+ * Every add is one node of the tree with the same operands as in plab_reduce8.
+ */
+PLAB_INLINE v16 tree_l1(v16 x, v16 y)
+{
+    return _mm512_add_ps(_mm512_shuffle_f32x4(x, y, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(x, y, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+PLAB_INLINE v16 tree_l2(v16 t, v16 u)
+{
+    return _mm512_add_ps(_mm512_shuffle_ps(t, u, _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm512_shuffle_ps(t, u, _MM_SHUFFLE(3, 2, 3, 2)));
+}
+PLAB_INLINE v16 tree_l3(v16 r, v16 s)
+{
+    return _mm512_add_ps(_mm512_shuffle_ps(r, s, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_ps(r, s, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/*
+ * One RN x 2RC tile of Z(N,O) = A W^T + b; A, W, b, Z point at the tile's first row, column.
+ * `odd`: the last W pair has only its first row (the upper half of that zmm is zero and
+ * never loaded). `wt` (full 8-column tiles only): the tail columns W[c][I8 + q] as
+ * wt[16 q + c] = wt[16 q + 8 + c]. RN, RC, odd are constants at every call, so the loops
+ * unroll and the accumulators live in registers.
+ */
+PLAB_INLINE void nt_tile(const float *A, const float *W, const float *b, float *Z, int I, int O,
+                         const float *wt, const int RN, const int RC, const int odd)
+{
+    v16 acc[NT_RN][NT_RC];
+    for (int r = 0; r < RN; r++)
+        for (int c = 0; c < RC; c++)
+            acc[r][c] = _mm512_setzero_ps();
+    int I8 = I - I % 8;
+    for (int k = 0; k < I8; k += 8) {
+        v16 w[NT_RC];
+        for (int c = 0; c < RC; c++) {
+            v8 w0 = _mm256_loadu_ps(W + (size_t)(2 * c) * I + k);
+            w[c] = odd && c == RC - 1
+                       ? _mm512_zextps256_ps512(w0)
+                       : _mm512_insertf32x8(_mm512_castps256_ps512(w0),
+                                            _mm256_loadu_ps(W + (size_t)(2 * c + 1) * I + k), 1);
+        }
+        for (int r = 0; r < RN; r++) {
+            v16 a = _mm512_broadcast_f32x8(_mm256_loadu_ps(A + (size_t)r * I + k));
+            for (int c = 0; c < RC; c++)
+                acc[r][c] = _mm512_add_ps(acc[r][c], _mm512_mul_ps(a, w[c]));
+        }
+    }
+    if (RC == NT_RC && !odd) {
+        /* 8 columns: the tree for two rows at a time, then tail and bias on 16 results. */
+        const __m512i perm =
+            _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+        v16 bias = b ? _mm512_broadcast_f32x8(_mm256_loadu_ps(b)) : _mm512_setzero_ps();
+        for (int r = 0; r < RN; r += 2) {
+            int r1 = r + 1 < RN ? r + 1 : r;
+            v16 R0 = tree_l2(tree_l1(acc[r][0], acc[r][1]), tree_l1(acc[r][2], acc[r][3]));
+            v16 R1 = tree_l2(tree_l1(acc[r1][0], acc[r1][1]), tree_l1(acc[r1][2], acc[r1][3]));
+            /* lane 4j = (r, j), 4j+1 = (r, 4+j), 4j+2 = (r1, j), 4j+3 = (r1, 4+j); permute to
+             * lanes 0-7 = row r, 8-15 = row r1, columns in order */
+            v16 s = _mm512_permutexvar_ps(perm, tree_l3(R0, R1));
+            const float *a0 = A + (size_t)r * I, *a1 = A + (size_t)r1 * I;
+            for (int k = I8; k < I; k++) {
+                v16 a = _mm512_insertf32x8(_mm512_set1_ps(a0[k]), _mm256_set1_ps(a1[k]), 1);
+                s = _mm512_add_ps(s, _mm512_mul_ps(a, _mm512_loadu_ps(wt + 16 * (k - I8))));
+            }
+            if (b)
+                s = _mm512_add_ps(s, bias);
+            _mm256_storeu_ps(Z + (size_t)r * O, lo8(s));
+            if (r1 != r)
+                _mm256_storeu_ps(Z + (size_t)r1 * O, hi8(s));
+        }
+    } else {
+        /* edge tiles: each pair reduced on its own, as plab_dot_ref */
+        for (int r = 0; r < RN; r++)
+            for (int c = 0; c < RC; c++) {
+                float l[16];
+                _mm512_storeu_ps(l, acc[r][c]);
+                for (int h = 0; h < (odd && c == RC - 1 ? 1 : 2); h++) {
+                    int col = 2 * c + h;
+                    const float *a = A + (size_t)r * I, *w = W + (size_t)col * I;
+                    float s = plab_reduce8(l + 8 * h);
+                    for (int k = I8; k < I; k++)
+                        s += a[k] * w[k];
+                    Z[(size_t)r * O + col] = b ? s + b[col] : s;
+                }
+            }
+    }
+}
+
+/* All rows of A against 2RC (- odd) columns of W: NT_RN-row tiles, then single rows. */
+PLAB_INLINE void nt_cols(const float *A, const float *W, const float *b, float *Z, int N, int I,
+                         int O, const float *wt, const int RC, const int odd)
+{
+    int n = 0;
+    for (; n + NT_RN <= N; n += NT_RN)
+        nt_tile(A + (size_t)n * I, W, b, Z + (size_t)n * O, I, O, wt, NT_RN, RC, odd);
+    for (; n < N; n++)
+        nt_tile(A + (size_t)n * I, W, b, Z + (size_t)n * O, I, O, wt, 1, RC, odd);
+}
+
+/* Z(N,O) = A(N,I) W(O,I)^T + b: 8-column blocks, then the 1..7 remaining columns. The o loop
+ * is outside so a block's 8 rows of W stay close while every row of A streams past them. */
+static void gemm_nt(const float *A, const float *W, const float *b, float *Z, int N, int I, int O)
+{
+    int O8 = O - O % 8, I8 = I - I % 8, o;
+    float wt[7 * 16];
+    for (o = 0; o < O8; o += 8) {
+        const float *w = W + (size_t)o * I;
+        for (int k = I8; k < I; k++)
+            for (int c = 0; c < 8; c++)
+                wt[16 * (k - I8) + c] = wt[16 * (k - I8) + 8 + c] = w[(size_t)c * I + k];
+        nt_cols(A, w, b ? b + o : NULL, Z + o, N, I, O, wt, NT_RC, 0);
+    }
+    const float *w = W + (size_t)o * I, *bo = b ? b + o : NULL;
+    switch (O - O8) {
+    case 1: nt_cols(A, w, bo, Z + o, N, I, O, NULL, 1, 1); break;
+    case 2: nt_cols(A, w, bo, Z + o, N, I, O, NULL, 1, 0); break;
+    case 3: nt_cols(A, w, bo, Z + o, N, I, O, NULL, 2, 1); break;
+    case 4: nt_cols(A, w, bo, Z + o, N, I, O, NULL, 2, 0); break;
+    case 5: nt_cols(A, w, bo, Z + o, N, I, O, NULL, 3, 1); break;
+    case 6: nt_cols(A, w, bo, Z + o, N, I, O, NULL, 3, 0); break;
+    case 7: nt_cols(A, w, bo, Z + o, N, I, O, NULL, 4, 1); break;
+    default: break;
+    }
+}
+
+/* ------------------------------------------------------------------ axpy form */
+
+/*
+ * The shape shared by gemm_tn and gemm_nn:
+ *   Out(r, i) = sum over t = 0..T-1, in order, from +0.0f, of S[t*sT + r*sR] * V[t*ldv + i].
+ * One tile is R rows x C zmm of columns over a block of t; each element keeps its own
+ * accumulator. The first block starts from a literal +0.0f register (so a first product of
+ * -0.0f gives +0.0f, as in scalar); later blocks continue from the partial sum stored in Out,
+ * which reloads as the same float, so blocking t changes no element's sequence of additions.
+ * The last zmm of the tile covers the columns of `last` only (masked loads and stores).
+ */
+PLAB_INLINE void axpy_tile(const float *S, size_t sT, size_t sR, const float *V, size_t ldv,
+                           float *Out, size_t ldo, int T, int first, const int R, const int C,
+                           m16 last)
+{
+    v16 acc[AX_R][AX_C1 > AX_C ? AX_C1 : AX_C];
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) {
+            const float *o = Out + (size_t)r * ldo + 16 * c;
+            acc[r][c] = first            ? _mm512_setzero_ps()
+                        : c == C - 1 ? _mm512_maskz_loadu_ps(last, o)
+                                     : _mm512_loadu_ps(o);
+        }
+    for (int t = 0; t < T; t++) {
+        const float *v = V + (size_t)t * ldv, *s = S + (size_t)t * sT;
+        v16 x[AX_C1 > AX_C ? AX_C1 : AX_C];
+        for (int c = 0; c < C; c++)
+            x[c] = c == C - 1 ? _mm512_maskz_loadu_ps(last, v + 16 * c)
+                              : _mm512_loadu_ps(v + 16 * c);
+        for (int r = 0; r < R; r++) {
+            v16 d = _mm512_set1_ps(s[(size_t)r * sR]);
+            for (int c = 0; c < C; c++)
+                acc[r][c] = _mm512_add_ps(acc[r][c], _mm512_mul_ps(d, x[c]));
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) {
+            float *o = Out + (size_t)r * ldo + 16 * c;
+            if (c == C - 1)
+                _mm512_mask_storeu_ps(o, last, acc[r][c]);
+            else
+                _mm512_storeu_ps(o, acc[r][c]);
+        }
+}
+
+/* Columns [i0, i1) of R rows (R, C constants): tiles of C zmm, then one tile of the 1..C
+ * remaining zmm, the last one masked. */
+PLAB_INLINE void axpy_cols(const float *S, size_t sT, size_t sR, const float *V, float *Out, int I,
+                           int i0, int i1, int T, int first, const int R, const int C)
+{
+    int i = i0;
+    for (; i + 16 * C <= i1; i += 16 * C)
+        axpy_tile(S, sT, sR, V + i, I, Out + i, I, T, first, R, C, 0xFFFF);
+    int left = i1 - i;
+    if (left <= 0)
+        return;
+    int nv = (left + 15) / 16;
+    m16 last = first_lanes(left - 16 * (nv - 1));
+    const float *v = V + i;
+    float *out = Out + i;
+#define AX_CASE(k)                                                                                 \
+    case k:                                                                                        \
+        if (C >= k)                                                                                \
+            axpy_tile(S, sT, sR, v, I, out, I, T, first, R, C >= k ? k : 1, last);                 \
+        break;
+    switch (nv) {
+        AX_CASE(1)
+        AX_CASE(2)
+        AX_CASE(3)
+        AX_CASE(4)
+        AX_CASE(5)
+        AX_CASE(6)
+        AX_CASE(7)
+        AX_CASE(8)
+    default:
+        break;
+    }
+#undef AX_CASE
+}
+
+/*
+ * Out(R, I) row-major, blocked like a GEMM: t in blocks of AX_TB; columns in panels sized so
+ * the tb x panel slice of V that every row tile reuses stays in L2 (a batch-1 outer product
+ * gets whole rows, written contiguously); then AX_R-row tiles, the remaining 2..AX_R-1 rows
+ * as one tile, and a last single row with AX_C1 zmm, enough independent accumulators to hide
+ * the add latency.
+ */
+static void axpy_rows(const float *S, size_t sT, size_t sR, const float *V, float *Out, int T,
+                      int R, int I)
+{
+    int R0 = R - R % AX_R;
+    for (int t0 = 0; t0 < T || t0 == 0; t0 += AX_TB) {
+        int tb = T - t0 < AX_TB ? T - t0 : AX_TB, first = t0 == 0;
+        int ib = AX_PANEL / (tb > 1 ? tb : 1) / 128 * 128; /* floats, a multiple of every tile */
+        if (ib < 128)
+            ib = 128;
+        const float *St = S + (size_t)t0 * sT, *Vt = V + (size_t)t0 * I;
+        for (int i0 = 0; i0 < I; i0 += ib) {
+            int i1 = I - i0 < ib ? I : i0 + ib, r = 0;
+            for (; r < R0; r += AX_R)
+                axpy_cols(St + r * sR, sT, sR, Vt, Out + (size_t)r * I, I, i0, i1, tb, first, AX_R,
+                          AX_C);
+            const float *Sr = St + r * sR;
+            float *Or = Out + (size_t)r * I;
+            switch (R - r) {
+#if AX_R > 5
+            case 5: axpy_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 5, AX_C); break;
+#endif
+#if AX_R > 4
+            case 4: axpy_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 4, AX_C); break;
+#endif
+#if AX_R > 3
+            case 3: axpy_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 3, AX_C); break;
+#endif
+#if AX_R > 2
+            case 2: axpy_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 2, AX_C); break;
+#endif
+            case 1: axpy_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 1, AX_C1); break;
+            default: break;
+            }
+        }
+    }
+}
+
+/* G(O,I) = dZ(N,O)^T A(N,I): rows are o, the sum runs over n. */
+static void gemm_tn(const float *dZ, const float *A, float *G, int N, int I, int O)
+{
+    axpy_rows(dZ, (size_t)O, 1, A, G, N, O, I);
+}
+
+/* dA(N,I) = dZ(N,O) W(O,I): rows are n, the sum runs over o. */
+static void gemm_nn(const float *dZ, const float *W, float *dA, int N, int I, int O)
+{
+    axpy_rows(dZ, 1, (size_t)O, W, dA, O, N, I);
+}
+
+/* g(O) = column sums of dZ(N,O), each from +0.0f in n order; 64 columns at a time, then
+ * single zmm, the last one masked. */
+static void colsum(const float *dZ, float *g, int N, int O)
+{
+    int o = 0;
+    for (; o + 64 <= O; o += 64) {
+        v16 acc[4];
+        for (int c = 0; c < 4; c++)
+            acc[c] = _mm512_setzero_ps();
+        for (int n = 0; n < N; n++)
+            for (int c = 0; c < 4; c++)
+                acc[c] = _mm512_add_ps(acc[c], _mm512_loadu_ps(dZ + (size_t)n * O + o + 16 * c));
+        for (int c = 0; c < 4; c++)
+            _mm512_storeu_ps(g + o + 16 * c, acc[c]);
+    }
+    for (; o < O; o += 16) {
+        m16 mask = first_lanes(O - o < 16 ? O - o : 16);
+        v16 acc = _mm512_setzero_ps();
+        for (int n = 0; n < N; n++)
+            acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(mask, dZ + (size_t)n * O + o));
+        _mm512_mask_storeu_ps(g + o, mask, acc);
+    }
+}
+
+/* ------------------------------------------------------------------ elementwise */
+
+/* h = z > 0 ? z : +0.0f (a -0.0f or NaN z gives +0.0f): a zero-masked move. */
+static void relu_fwd(const float *z, float *h, size_t n)
+{
+    v16 zero = _mm512_setzero_ps();
+    for (size_t i = 0; i < n; i += 16) {
+        m16 m = first_lanes(n - i < 16 ? (int)(n - i) : 16);
+        v16 x = _mm512_maskz_loadu_ps(m, z + i);
+        _mm512_mask_storeu_ps(h + i, m, _mm512_maskz_mov_ps(gt16(x, zero), x));
+    }
+}
+
+/* dz = z > 0 ? dh : +0.0f */
+static void relu_bwd(const float *z, const float *dh, float *dz, size_t n)
+{
+    v16 zero = _mm512_setzero_ps();
+    for (size_t i = 0; i < n; i += 16) {
+        m16 m = first_lanes(n - i < 16 ? (int)(n - i) : 16);
+        m16 pos = gt16(_mm512_maskz_loadu_ps(m, z + i), zero);
+        _mm512_mask_storeu_ps(dz + i, m, _mm512_maskz_loadu_ps(m & pos, dh + i));
+    }
+}
+
+/* h = z > 0 ? z : 0.01f z (both sides computed, then blended) */
+static void leaky_fwd(const float *z, float *h, size_t n)
+{
+    v16 zero = _mm512_setzero_ps(), slope = _mm512_set1_ps(0.01f);
+    for (size_t i = 0; i < n; i += 16) {
+        m16 m = first_lanes(n - i < 16 ? (int)(n - i) : 16);
+        v16 x = _mm512_maskz_loadu_ps(m, z + i);
+        _mm512_mask_storeu_ps(h + i, m,
+                              _mm512_mask_blend_ps(gt16(x, zero), _mm512_mul_ps(slope, x), x));
+    }
+}
+
+/* dz = z > 0 ? dh : 0.01f dh */
+static void leaky_bwd(const float *z, const float *dh, float *dz, size_t n)
+{
+    v16 zero = _mm512_setzero_ps(), slope = _mm512_set1_ps(0.01f);
+    for (size_t i = 0; i < n; i += 16) {
+        m16 m = first_lanes(n - i < 16 ? (int)(n - i) : 16);
+        v16 d = _mm512_maskz_loadu_ps(m, dh + i);
+        m16 pos = gt16(_mm512_maskz_loadu_ps(m, z + i), zero);
+        _mm512_mask_storeu_ps(dz + i, m,
+                              _mm512_mask_blend_ps(pos, _mm512_mul_ps(slope, d), d));
+    }
+}
+
+/* ------------------------------------------------------------------ reductions */
+
+/* sum of x in dot form: one ymm is the 8 lanes (one dependent add per 8 terms, whatever the
+ * register width). */
+static float sum(const float *x, size_t n)
+{
+    v8 acc = _mm256_setzero_ps();
+    size_t n8 = n - n % 8;
+    for (size_t k = 0; k < n8; k += 8)
+        acc = _mm256_add_ps(acc, _mm256_loadu_ps(x + k));
+    float s = reduce8(acc);
+    for (size_t k = n8; k < n; k++)
+        s += x[k];
+    return s;
+}
+
+/* sum of |x| in dot form */
+static float asum(const float *x, size_t n)
+{
+    v8 acc = _mm256_setzero_ps();
+    size_t n8 = n - n % 8;
+    for (size_t k = 0; k < n8; k += 8)
+        acc = _mm256_add_ps(acc, abs8(_mm256_loadu_ps(x + k)));
+    float s = reduce8(acc);
+    for (size_t k = n8; k < n; k++)
+        s += fabsf(x[k]);
+    return s;
+}
+
+/* LayerNorm forward, per row of h(N,H): mean (dot form), centre while summing squares in
+ * dot form (the reference's plab_dot_ref(xr, xr)), then scale and affine 16 wide. */
+static void ln_fwd(const float *h, const float *gamma, const float *beta, float *y, float *xhat,
+                   float *rstd, int N, int H)
+{
+    float invH = 1.0f / (float)H;
+    int H8 = H - H % 8;
+    for (int n = 0; n < N; n++) {
+        const float *hr = h + (size_t)n * H;
+        float *xr = xhat + (size_t)n * H, *yr = y + (size_t)n * H;
+        float mu = sum(hr, (size_t)H) * invH;
+        v8 m = _mm256_set1_ps(mu), acc = _mm256_setzero_ps();
+        int j;
+        for (j = 0; j < H8; j += 8) {
+            v8 d = _mm256_sub_ps(_mm256_loadu_ps(hr + j), m);
+            _mm256_storeu_ps(xr + j, d);
+            acc = _mm256_add_ps(acc, _mm256_mul_ps(d, d));
+        }
+        float ss = reduce8(acc);
+        for (; j < H; j++) {
+            xr[j] = hr[j] - mu;
+            ss += xr[j] * xr[j];
+        }
+        float var = ss * invH;
+        float r = 1.0f / sqrtf(var + 1e-5f);
+        rstd[n] = r;
+        v16 rv = _mm512_set1_ps(r);
+        for (j = 0; j < H; j += 16) {
+            m16 mk = first_lanes(H - j < 16 ? H - j : 16);
+            v16 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, xr + j), rv);
+            _mm512_mask_storeu_ps(xr + j, mk, x);
+            _mm512_mask_storeu_ps(yr + j, mk,
+                                  _mm512_add_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(mk, gamma + j), x),
+                                                _mm512_maskz_loadu_ps(mk, beta + j)));
+        }
+    }
+}
+
+/* LayerNorm backward: per row, one pass accumulates dgamma, dbeta, q = gamma dy and the dot-form
+ * lanes of sum(q) and dot(q, xhat); a second pass forms dh 16 wide. */
+static void ln_bwd(const float *dy, const float *xhat, const float *rstd, const float *gamma,
+                   float *dh, float *dgamma, float *dbeta, int N, int H)
+{
+    float invH = 1.0f / (float)H;
+    int H8 = H - H % 8, j;
+    for (j = 0; j < H; j++) {
+        dgamma[j] = 0.0f;
+        dbeta[j] = 0.0f;
+    }
+    for (int n = 0; n < N; n++) {
+        const float *dyr = dy + (size_t)n * H, *xr = xhat + (size_t)n * H;
+        float *q = dh + (size_t)n * H;
+        v8 sacc = _mm256_setzero_ps(), dacc = _mm256_setzero_ps();
+        for (j = 0; j < H8; j += 8) {
+            v8 d = _mm256_loadu_ps(dyr + j), x = _mm256_loadu_ps(xr + j);
+            v8 qj = _mm256_mul_ps(_mm256_loadu_ps(gamma + j), d);
+            _mm256_storeu_ps(dgamma + j,
+                             _mm256_add_ps(_mm256_loadu_ps(dgamma + j), _mm256_mul_ps(d, x)));
+            _mm256_storeu_ps(dbeta + j, _mm256_add_ps(_mm256_loadu_ps(dbeta + j), d));
+            _mm256_storeu_ps(q + j, qj);
+            sacc = _mm256_add_ps(sacc, qj);
+            dacc = _mm256_add_ps(dacc, _mm256_mul_ps(qj, x));
+        }
+        float sq = reduce8(sacc), sqx = reduce8(dacc);
+        for (; j < H; j++) {
+            dgamma[j] += dyr[j] * xr[j];
+            dbeta[j] += dyr[j];
+            q[j] = gamma[j] * dyr[j];
+            sq += q[j];
+            sqx += q[j] * xr[j];
+        }
+        float mq = sq * invH, mqx = sqx * invH, r = rstd[n];
+        v16 mqv = _mm512_set1_ps(mq), mqxv = _mm512_set1_ps(mqx), rv = _mm512_set1_ps(r);
+        for (j = 0; j < H; j += 16) {
+            m16 mk = first_lanes(H - j < 16 ? H - j : 16);
+            v16 t = _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, q + j), mqv),
+                                  _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, xr + j), mqxv));
+            _mm512_mask_storeu_ps(q + j, mk, _mm512_mul_ps(t, rv));
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ optimizers */
+
+/* p = p keep - lr g */
+static void sgd(float *p, const float *g, size_t n, float lr, float keep)
+{
+    v16 kv = _mm512_set1_ps(keep), lv = _mm512_set1_ps(lr);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(p + i, _mm512_sub_ps(_mm512_mul_ps(_mm512_loadu_ps(p + i), kv),
+                                              _mm512_mul_ps(lv, _mm512_loadu_ps(g + i))));
+    if (i < n) {
+        m16 m = first_lanes((int)(n - i));
+        _mm512_mask_storeu_ps(p + i, m,
+                              _mm512_sub_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, p + i), kv),
+                                            _mm512_mul_ps(lv, _mm512_maskz_loadu_ps(m, g + i))));
+    }
+}
+
+/* b = mu b + g, flushed to +0 below 1e-30 in magnitude; p = p keep - lr b */
+static void momentum(float *p, const float *g, float *b, size_t n, float lr, float mu, float keep)
+{
+    v16 kv = _mm512_set1_ps(keep), lv = _mm512_set1_ps(lr), mv = _mm512_set1_ps(mu);
+    v16 tiny = _mm512_set1_ps(PLAB_TINY);
+    for (size_t i = 0; i < n; i += 16) {
+        m16 m = first_lanes(n - i < 16 ? (int)(n - i) : 16);
+        v16 bi = _mm512_add_ps(_mm512_mul_ps(mv, _mm512_maskz_loadu_ps(m, b + i)),
+                               _mm512_maskz_loadu_ps(m, g + i));
+        bi = _mm512_maskz_mov_ps((m16)~lt16(abs16(bi), tiny), bi); /* NaN compares false: kept */
+        _mm512_mask_storeu_ps(b + i, m, bi);
+        _mm512_mask_storeu_ps(p + i, m,
+                              _mm512_sub_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, p + i), kv),
+                                            _mm512_mul_ps(lv, bi)));
+    }
+}
+
+/* AdamW, the reference's operations in its order; the flushes are compare masks (a NaN
+ * moment compares false and is kept, like the reference). sqrt and div are correctly rounded. */
+static void adamw(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1,
+                  float b2, float eps, float bc1, float bc2, float keep)
+{
+    float c1 = 1.0f - b1, c2 = 1.0f - b2;
+    v16 b1v = _mm512_set1_ps(b1), b2v = _mm512_set1_ps(b2);
+    v16 c1v = _mm512_set1_ps(c1), c2v = _mm512_set1_ps(c2);
+    v16 lrv = _mm512_set1_ps(lr), epsv = _mm512_set1_ps(eps);
+    v16 bc1v = _mm512_set1_ps(bc1), bc2v = _mm512_set1_ps(bc2);
+    v16 kv = _mm512_set1_ps(keep), tiny = _mm512_set1_ps(PLAB_TINY);
+    for (size_t i = 0; i < n; i += 16) {
+        m16 mk = first_lanes(n - i < 16 ? (int)(n - i) : 16);
+        v16 gi = _mm512_maskz_loadu_ps(mk, g + i);
+        v16 mi = _mm512_add_ps(_mm512_mul_ps(b1v, _mm512_maskz_loadu_ps(mk, m + i)),
+                               _mm512_mul_ps(c1v, gi));
+        v16 vi = _mm512_add_ps(_mm512_mul_ps(b2v, _mm512_maskz_loadu_ps(mk, v + i)),
+                               _mm512_mul_ps(c2v, _mm512_mul_ps(gi, gi)));
+        mi = _mm512_maskz_mov_ps((m16)~lt16(abs16(mi), tiny), mi);
+        vi = _mm512_maskz_mov_ps((m16)~lt16(vi, tiny), vi);
+        _mm512_mask_storeu_ps(m + i, mk, mi);
+        _mm512_mask_storeu_ps(v + i, mk, vi);
+        v16 den = _mm512_add_ps(_mm512_sqrt_ps(_mm512_div_ps(vi, bc2v)), epsv);
+        v16 step = _mm512_div_ps(_mm512_mul_ps(lrv, _mm512_div_ps(mi, bc1v)), den);
+        _mm512_mask_storeu_ps(
+            p + i, mk, _mm512_sub_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(mk, p + i), kv), step));
+    }
+}
+
+/* ------------------------------------------------------------------ fused SGD */
+
+/*
+ * RO consecutive weight rows (RO a constant) of fused_sgd, 16 columns at a time. Per element
+ * the operations are the reference's: dA[n][i] gets row o's term before row o+1's (the old
+ * weights), g_i sums over n from +0.0f, then the update. Each row's |g| sum keeps its own 8
+ * dot-form lanes (low then high half of each 16), so RO rows give RO independent add chains.
+ * `first`: these are the first rows, so dA starts from a +0.0f register instead of memory.
+ */
+PLAB_INLINE void fused_block(float *W, const float *A, const float *dZ, float *dA, int N, int I,
+                             int O, v16 kv, v16 lv, int o, int i, int first, m16 mk, v16 *g,
+                             const int RO)
+{
+    v16 w[FU_RO];
+#pragma GCC unroll 8
+    for (int j = 0; j < RO; j++) {
+        w[j] = _mm512_maskz_loadu_ps(mk, W + (size_t)(o + j) * I + i);
+        g[j] = _mm512_setzero_ps();
+    }
+    for (int n = 0; n < N; n++) {
+        const float *dz = dZ + (size_t)n * O + o;
+        v16 a = _mm512_maskz_loadu_ps(mk, A + (size_t)n * I + i);
+        if (dA) {
+            float *da = dA + (size_t)n * I + i;
+            v16 x = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mk, da);
+#pragma GCC unroll 8
+            for (int j = 0; j < RO; j++)
+                x = _mm512_add_ps(x, _mm512_mul_ps(_mm512_set1_ps(dz[j]), w[j]));
+            _mm512_mask_storeu_ps(da, mk, x);
+        }
+#pragma GCC unroll 8
+        for (int j = 0; j < RO; j++)
+            g[j] = _mm512_add_ps(g[j], _mm512_mul_ps(_mm512_set1_ps(dz[j]), a));
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < RO; j++)
+        _mm512_mask_storeu_ps(W + (size_t)(o + j) * I + i, mk,
+                              _mm512_sub_ps(_mm512_mul_ps(w[j], kv), _mm512_mul_ps(lv, g[j])));
+}
+
+PLAB_INLINE void fused_rows(float *W, float *b, const float *A, const float *dZ, float *dA,
+                            float *gbias, float *rowabs, int N, int I, int O, float lr,
+                            float keep, int o, int first, const int RO)
+{
+    v16 kv = _mm512_set1_ps(keep), lv = _mm512_set1_ps(lr);
+    v8 acc[FU_RO];
+    v16 g[FU_RO];
+#pragma GCC unroll 8
+    for (int j = 0; j < RO; j++)
+        acc[j] = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= I; i += 16) {
+        fused_block(W, A, dZ, dA, N, I, O, kv, lv, o, i, first, 0xFFFF, g, RO);
+#pragma GCC unroll 8
+        for (int j = 0; j < RO; j++) {
+            v16 ab = abs16(g[j]);
+            acc[j] = _mm256_add_ps(acc[j], lo8(ab));
+            acc[j] = _mm256_add_ps(acc[j], hi8(ab));
+        }
+    }
+    int len = I - i;
+    if (len > 0) /* the rows' last, partial block: lanes up to I8, then the sequential tail */
+        fused_block(W, A, dZ, dA, N, I, O, kv, lv, o, i, first, first_lanes(len), g, RO);
+    for (int j = 0; j < RO; j++) {
+        float s;
+        if (len > 0) {
+            float l[16];
+            v16 ab = abs16(g[j]);
+            _mm512_storeu_ps(l, ab);
+            int q = 0;
+            if (len >= 8) {
+                acc[j] = _mm256_add_ps(acc[j], lo8(ab));
+                q = 8;
+            }
+            s = reduce8(acc[j]);
+            for (; q < len; q++)
+                s += l[q];
+        } else {
+            s = reduce8(acc[j]);
+        }
+        rowabs[o + j] = s;
+        float gb = 0.0f;
+        for (int n = 0; n < N; n++)
+            gb += dZ[(size_t)n * O + o + j];
+        gbias[o + j] = gb;
+        b[o + j] = b[o + j] * keep - lr * gb;
+    }
+}
+
+/* SGD fused into a layer's backward pass (kernels.h): each weight row is read once and
+ * written once; FU_RO rows share one pass over dA. */
+static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float *dA,
+                      float *gbias, float *rowabs, int N, int I, int O, float lr, float keep)
+{
+    if (dA && O == 0)
+        for (size_t i = 0; i < (size_t)N * I; i++)
+            dA[i] = 0.0f;
+    int o = 0;
+    for (; o + FU_RO <= O; o += FU_RO)
+        fused_rows(W, b, A, dZ, dA, gbias, rowabs, N, I, O, lr, keep, o, o == 0, FU_RO);
+    for (; o < O; o++)
+        fused_rows(W, b, A, dZ, dA, gbias, rowabs, N, I, O, lr, keep, o, o == 0, 1);
+}
+
+void plab_kernels_fill_avx512(plab_kernels *k)
+{
+    k->gemm_nt = gemm_nt;
+    k->gemm_tn = gemm_tn;
+    k->gemm_nn = gemm_nn;
+    k->colsum = colsum;
+    k->relu_fwd = relu_fwd;
+    k->relu_bwd = relu_bwd;
+    k->leaky_fwd = leaky_fwd;
+    k->leaky_bwd = leaky_bwd;
+    k->ln_fwd = ln_fwd;
+    k->ln_bwd = ln_bwd;
+    k->sgd = sgd;
+    k->momentum = momentum;
+    k->adamw = adamw;
+    k->fused_sgd = fused_sgd;
+    k->asum = asum;
+    k->sum = sum;
+}
+#else
+/* Not x86-64: kernels.c never selects this backend; the table stays scalar. */
+void plab_kernels_fill_avx512(plab_kernels *k)
+{
+    (void)k;
+}
+#endif
