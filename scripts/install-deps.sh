@@ -11,9 +11,16 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 PKGS=(build-essential gcc clang cmake pkg-config libcmocka-dev libcjson-dev zlib1g-dev
       emscripten nodejs npm python3 chromium)
+# A package counts as present when dpkg has it or, for the tools a machine may carry from
+# elsewhere (Node.js and npm from NodeSource, say), when its command works: installing Debian's
+# npm over another Node.js fails with held packages.
+declare -A CMD=([nodejs]=node [npm]=npm [chromium]=chromium [python3]=python3 [cmake]=cmake
+                [clang]=clang [gcc]=gcc [emscripten]=emcc)
 missing=()
 for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" && continue
+  [ -n "${CMD[$p]:-}" ] && command -v "${CMD[$p]}" >/dev/null 2>&1 && continue
+  missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install-deps: apt-get install ${missing[*]}"
