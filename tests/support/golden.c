@@ -7,15 +7,24 @@
 
 /* 2,000 updates of batch 30 on the seeded synthetic problem (20 tasks of 100 updates). */
 #define BASE "problem=synthetic tasks=20 batch_size=30 seed=7 hidden=100,100,100 "
+/* 20 tasks of 100 updates of batch 30 on 128-dimensional inputs, 3 x 32 units */
+#define SMALL "problem=synthetic gen_dim=128 tasks=20 batch_size=30 seed=7 hidden=32,32,32 "
 
 const golden_scenario golden_scenarios[] = {
     {"relu", BASE "lr=0.05"},
     {"relu_ln", BASE "layer_norm=true lr=0.1"},
-    {"tanh_momentum", BASE "activation=tanh optimizer=momentum lr=0.005 l2=1e-4"},
-    {"adamw_leaky", BASE "activation=leaky_relu optimizer=adamw lr=5e-4 l2=1e-5"},
+    /* the other activations, optimizers and methods on a smaller net (fast at -O0) */
+    {"tanh_momentum", SMALL "activation=tanh optimizer=momentum lr=0.005 l2=1e-4"},
+    {"adamw_leaky", SMALL "activation=leaky_relu optimizer=adamw lr=5e-4 l2=1e-5"},
     {"crelu_skip", "problem=synthetic tasks=4 batch_size=7 seed=3 hidden=64,64 "
                    "activation=crelu skip=true lr=0.05"},
-    {"snp_reset", BASE "tasks=6 snp_noise_var=1e-7 l2=1e-4 method=snp reset_each_task=true"},
+    {"snp_reset", SMALL "tasks=6 snp_noise_var=1e-7 l2=1e-4 method=snp reset_each_task=true"},
+    {"swr", SMALL "method=swr swr_period=50 swr_factor=1e-3"},
+    {"cbp", SMALL "method=cbp cbp_maturity=20 cbp_rate=1e-3 layer_norm=true lr=0.1"},
+    {"redo_adamw", SMALL "method=redo redo_period=16 redo_threshold=0.1 optimizer=adamw "
+                         "lr=1e-3 redo_reset_moments=true"},
+    {"cbp_nature", SMALL "method=cbp-nature cbp_maturity=20 cbp_rate=1e-3 "
+                         "cbp_utility=adaptable_contribution init=kaiming_uniform"},
 };
 const int golden_count = (int)(sizeof golden_scenarios / sizeof golden_scenarios[0]);
 
