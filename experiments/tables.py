@@ -3,8 +3,10 @@
 from the run directories of a sweep (each cell's summary.json and config.json):
 % of parameters re-initialized per task and per event, overlap between consecutive events,
 the signed and absolute loss jump at events, and average online accuracy, as mean ± standard
-error over seeds. Usage: experiments/tables.py SWEEP_DIR [--preset NAME]
+error over seeds. With --ends: online accuracy over the first and the last 10 tasks instead.
+Usage: experiments/tables.py SWEEP_DIR [--preset NAME] [--ends]
 """
+import csv
 import json
 import math
 import os
@@ -35,7 +37,19 @@ def main():
         if preset and cfg.get("preset") != preset:
             continue
         s = json.load(open(os.path.join(d, "summary.json")))
+        rows = list(csv.DictReader(open(os.path.join(d, "tasks.csv"))))
+        acc = [float(r["online_accuracy"]) for r in rows]
+        # regression problems have no accuracy: their curve is the online loss
+        s["_acc"] = acc if not any(math.isnan(a) for a in acc) else [float(r["online_loss"]) / 100.0 for r in rows]
         groups.setdefault((cfg.get("preset"), cfg.get("method")), []).append(s)
+    if "--ends" in sys.argv:
+        print("| setting | runs | first 10 tasks (accuracy %, or squared error) | last 10 tasks |")
+        print("|---|---|---|---|")
+        for (p, m), runs in groups.items():
+            first = [sum(a[:10]) / len(a[:10]) * 100 for a in (r["_acc"] for r in runs)]
+            last = [sum(a[-10:]) / len(a[-10:]) * 100 for a in (r["_acc"] for r in runs)]
+            print(f"| {p} / {m} | {len(runs)} | {mean_se(first)} | {mean_se(last)} |")
+        return
     print("| setting | runs | % reinit / task | % reinit / event | overlap % | signed Δloss | mean \\|Δloss\\| | avg online acc % |")
     print("|---|---|---|---|---|---|---|---|")
     for (p, m), runs in groups.items():
