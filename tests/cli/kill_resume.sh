@@ -3,10 +3,15 @@
 # alternating kernel backends and checkpoint cadences) ends byte-identical to an uninterrupted
 # run; SIGINT checkpoints, exits 4, and the resumed run is byte-identical too.
 source "$(dirname "$0")/lib.sh"
-CFG=(--method swr tasks=300 gen_dim=256 gen_pool=1500 hidden=100,100 swr_period=13 seed=7)
+CFG=(--method swr tasks=100 gen_dim=256 gen_pool=1500 hidden=100,100 swr_period=13 seed=7)
 
 note "reference run"
+t0=$(date +%s%N)
 expect 0 "$PLAB" run "${CFG[@]}" --out ref --quiet
+# kill delays scale with this build's speed (optimized or sanitized): 2-10 % of a whole run,
+# so that 15 kills land before the run can finish
+run_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$run_ms" -ge 100 ] || run_ms=100
 
 note "SIGKILL at random moments"
 RANDOM=12345
@@ -17,8 +22,8 @@ while [ ! -f killed/DONE ] && [ "$starts" -lt 60 ]; do
   PLAB_KERNELS="$kern" "$PLAB" run "${CFG[@]}" --out killed --quiet "${ck[@]}" 2>>kill.log &
   pid=$!
   if [ "$kills" -lt 15 ]; then
-    # 10 to 400 ms
-    sleep "$(printf '0.%03d' $((10 + RANDOM % 390)))"
+    ms=$(( run_ms / 50 + RANDOM % (run_ms * 8 / 100 + 1) ))
+    sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
     if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
   fi
   wait "$pid" 2>/dev/null || true
