@@ -1,4 +1,4 @@
-/* arena.c: the planner and the default 64-byte-aligned allocator. */
+/* arena.c: the planner, the default 64-byte-aligned allocator and the FNV-1a hash. */
 #include <stdlib.h>
 
 #include "arena.h"
@@ -37,4 +37,14 @@ void plab_free(const plab_allocator *a, void *ptr)
         a->free(a->ctx, ptr);
     else
         free(ptr);
+}
+
+uint64_t plab_fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
 }

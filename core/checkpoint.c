@@ -18,19 +18,9 @@
 #define VERSION 2u /* 2: method states hold offsets, not pointers */
 #define ENDIAN 0x01020304u
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 uint64_t plab_config_fingerprint(const plab_config *c)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = PLAB_FNV_INIT;
     for (int i = 0; i < plab_config_num_keys(); i++) {
         const plab_key_info *k = plab_config_key(i);
         if (strcmp(k->key, "tasks") == 0 || strcmp(k->key, "kernels") == 0 ||
@@ -38,8 +28,8 @@ uint64_t plab_config_fingerprint(const plab_config *c)
             continue;
         char buf[PLAB_PATH_MAX + 8];
         plab_config_get(c, k->key, buf, sizeof buf);
-        h = fnv(h, k->key, strlen(k->key) + 1);
-        h = fnv(h, buf, strlen(buf) + 1);
+        h = plab_fnv1a(h, k->key, strlen(k->key) + 1);
+        h = plab_fnv1a(h, buf, strlen(buf) + 1);
     }
     return h;
 }
@@ -128,7 +118,7 @@ plab_status plab_run_checkpoint_save(const plab_run *r, void *buf, size_t size)
     write_all(r, &c);
     if (c.bad || c.pos + 8 > size)
         return PLAB_E_INVALID;
-    uint64_t sum = fnv(0xcbf29ce484222325ull, buf, c.pos);
+    uint64_t sum = plab_fnv1a(PLAB_FNV_INIT, buf, c.pos);
     memcpy((unsigned char *)buf + c.pos, &sum, 8);
     return PLAB_OK;
 }
@@ -161,7 +151,7 @@ plab_status plab_run_checkpoint_load(plab_run *r, const void *buf, size_t size, 
     if (size != need)
         FAIL(PLAB_E_FORMAT, "checkpoint: %zu bytes, expected %zu (truncated or another config)",
              size, need);
-    uint64_t sum, want = fnv(0xcbf29ce484222325ull, buf, size - 8);
+    uint64_t sum, want = plab_fnv1a(PLAB_FNV_INIT, buf, size - 8);
     memcpy(&sum, (const unsigned char *)buf + size - 8, 8);
     if (sum != want)
         FAIL(PLAB_E_FORMAT, "checkpoint: checksum mismatch (the file is corrupt)");

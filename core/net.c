@@ -341,13 +341,7 @@ void plab_net_init_params(plab_net *net, plab_rng *rng)
 
 uint64_t plab_net_param_hash(const plab_net *net)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    const unsigned char *b = (const unsigned char *)net->params;
-    for (size_t i = 0; i < net->num_params * sizeof(float); i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
+    return plab_fnv1a(PLAB_FNV_INIT, net->params, net->num_params * sizeof(float));
 }
 
 /* ------------------------------------------------------------------ activations */

@@ -159,7 +159,7 @@ plab_status plab_run_create(const plab_config *c, const plab_dataset *data,
         if (r->methods[i]->backward_hook)
             r->has_hook = 1;
     }
-    r->trace = 0xcbf29ce484222325ull;
+    r->trace = PLAB_FNV_INIT;
     *out = r;
     return PLAB_OK;
 }
@@ -205,14 +205,14 @@ uint64_t plab_run_trace_hash(const plab_run *r)
     return h * 0x100000001b3ull;
 }
 
+/* The trace hashes each loss's little-endian bytes in order. */
 static void mix_trace(plab_run *r, float v)
 {
     uint32_t u;
     memcpy(&u, &v, sizeof u);
-    for (int i = 0; i < 4; i++) {
-        r->trace ^= (u >> (8 * i)) & 0xffu;
-        r->trace *= 0x100000001b3ull;
-    }
+    unsigned char b[4] = {(unsigned char)u, (unsigned char)(u >> 8), (unsigned char)(u >> 16),
+                          (unsigned char)(u >> 24)};
+    r->trace = plab_fnv1a(r->trace, b, sizeof b);
 }
 
 static void method_ctx(plab_run *r, plab_method_ctx *ctx)

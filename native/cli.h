@@ -47,8 +47,6 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
 double now_sec(void);
-uint64_t fnv1a(uint64_t h, const void *p, size_t n);
-#define FNV_INIT 0xcbf29ce484222325ull
 
 /* Files. All return 0 on success, -1 with errno set (and a message in err when given). */
 int path_exists(const char *path);

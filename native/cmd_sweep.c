@@ -264,7 +264,7 @@ static int freeze(const plan *p, const char *out, char *buf, size_t n, char *err
         return -1;
     char name[64];
     snprintf(name, sizeof name, "sweep-%012llx.json",
-             (unsigned long long)(fnv1a(FNV_INIT, p->text, p->len) & 0xffffffffffffull));
+             (unsigned long long)(plab_fnv1a(PLAB_FNV_INIT, p->text, p->len) & 0xffffffffffffull));
     path_join(buf, n, dir, name);
     if (path_exists(buf))
         return 0;

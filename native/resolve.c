@@ -209,17 +209,17 @@ void config_json(sbuf *b, const resolved *r, const char *kernels_used)
  * they are left out of identity (resuming, cell ids). */
 uint64_t resolved_hash(const resolved *r)
 {
-    uint64_t h = FNV_INIT;
-    h = fnv1a(h, r->preset, strlen(r->preset) + 1);
-    h = fnv1a(h, r->method, strlen(r->method) + 1);
+    uint64_t h = PLAB_FNV_INIT;
+    h = plab_fnv1a(h, r->preset, strlen(r->preset) + 1);
+    h = plab_fnv1a(h, r->method, strlen(r->method) + 1);
     for (int i = 0; i < plab_config_num_keys(); i++) {
         const plab_key_info *k = plab_config_key(i);
         if (strcmp(k->group, "engine") == 0)
             continue;
         char v[PLAB_PATH_MAX + 8];
         plab_config_get(&r->cfg, k->key, v, sizeof v);
-        h = fnv1a(h, k->key, strlen(k->key) + 1);
-        h = fnv1a(h, v, strlen(v) + 1);
+        h = plab_fnv1a(h, k->key, strlen(k->key) + 1);
+        h = plab_fnv1a(h, v, strlen(v) + 1);
     }
     return h;
 }

@@ -390,7 +390,7 @@ static int save_checkpoint(runner *w)
         w->io_failed = 1;
         return -1;
     }
-    uint64_t sum = fnv1a(FNV_INIT, b->p, b->n);
+    uint64_t sum = plab_fnv1a(PLAB_FNV_INIT, b->p, b->n);
     sb_put(b, &sum, 8);
     char path[PLAB_PATH_MAX + 32], err[512];
     path_in(w, path, sizeof path, "state.ckpt");
@@ -435,7 +435,7 @@ static int load_checkpoint(runner *w, char *err, size_t n)
         goto out;
     }
     memcpy(&sum, data + len - 8, 8);
-    if (sum != fnv1a(FNV_INIT, data, len - 8)) {
+    if (sum != plab_fnv1a(PLAB_FNV_INIT, data, len - 8)) {
         snprintf(err, n, "%s: checksum mismatch (the file is corrupt)", path);
         goto out;
     }

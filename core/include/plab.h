@@ -658,6 +658,13 @@ plab_status plab_dataset_load_named(const char *data_dir, const char *base_dir, 
  * problem needs none (synthetic and generated tasks, scr). */
 const char *plab_problem_dataset(const char *problem);
 
+/* ---------------------------------------------------------------- hashing */
+
+/* 64-bit FNV-1a: continues hash h over n bytes (start from PLAB_FNV_INIT). Trace hashes,
+ * checkpoint checksums and cell ids all use it. */
+#define PLAB_FNV_INIT 0xcbf29ce484222325ull
+uint64_t plab_fnv1a(uint64_t h, const void *p, size_t n);
+
 /* ---------------------------------------------------------------- portable math */
 
 /* Deterministic float functions built only from + - * / and sqrt (same bits everywhere). */
