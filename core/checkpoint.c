@@ -163,12 +163,27 @@ plab_status plab_run_checkpoint_load(plab_run *r, const void *buf, size_t size, 
     if (p64 != plab_net_num_params(r->net) || nm != (uint32_t)r->num_methods)
         FAIL(PLAB_E_INVALID, "checkpoint: network or methods differ from this run's");
 
-    /* everything checks out: restore */
-    plab_optim *o = r->opt;
-    size_t P = plab_net_num_params(r->net);
-#define GET(f) get(&c, &r->f, sizeof r->f);
+    /* the counters go to a copy first: the checksum cannot vouch that a file came from a run,
+     * and counters no run reaches would make the replay below draw up to 2^31 batches */
+    plab_run s = *r;
+#define GET(f) get(&c, &s.f, sizeof s.f);
     RUN_FIELDS(GET)
 #undef GET
+    if (s.task < 0 || s.step_in_task < 0 || s.step_in_task >= r->steps_per_task ||
+        s.t != (int64_t)s.task * r->steps_per_task + s.step_in_task || s.win.count < 0 ||
+        s.win.count >= 10)
+        FAIL(PLAB_E_FORMAT,
+             "checkpoint: counters out of range (task %d, step %d of %d, update %lld)", s.task,
+             s.step_in_task, r->steps_per_task, (long long)s.t);
+    /* PCG32 needs an odd increment: with an even one a stream can repeat one value forever
+     * and a bounded draw (plab_rng_below) never returns */
+    if (!(s.rng_init.inc & s.rng_reinit.inc & s.rng_noise.inc & s.rng_metrics.inc & 1u))
+        FAIL(PLAB_E_FORMAT, "checkpoint: a random stream is not one plab writes");
+
+    /* everything checks out: restore */
+    *r = s;
+    plab_optim *o = r->opt;
+    size_t P = plab_net_num_params(r->net);
     get(&c, r->per_tensor, sizeof(int64_t) * (size_t)plab_net_num_tensors(r->net));
     get(&c, plab_net_params(r->net), sizeof(float) * P);
     get(&c, &o->t, sizeof o->t);
