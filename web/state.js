@@ -258,7 +258,8 @@ function fmtRange(info, lo, hi) {
  * (null when the text was fine).
  */
 export function validateValue(schema, key, raw, fallback = undefined) {
-  const info = schema.byKey[key];
+  // own keys only: a URL may say `constructor=` or `__proto__=`
+  const info = Object.hasOwn(schema.byKey, key) ? schema.byKey[key] : undefined;
   if (!info) return { value: null, notice: `unknown setting '${key}' ignored` };
   const text = String(raw ?? '').trim();
   const def = fallback ?? info.default;
@@ -269,6 +270,10 @@ export function validateValue(schema, key, raw, fallback = undefined) {
       if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) return bad(`'${text}' is not a number`);
       let v = Number(text);
       if (!Number.isFinite(v)) return bad(`'${text}' is not a finite number`);
+      // the core refuses what underflows (1e-400, subnormals: strtod's ERANGE) as it refuses 1e400
+      if (Math.abs(v) < 2.2250738585072014e-308 && /[1-9]/.test(text.split(/[eE]/)[0])) {
+        return bad(`'${text}' is too small to represent`);
+      }
       if (info.type === 'int' && !Number.isInteger(v)) return bad(`'${text}' is not a whole number`);
       const [lo, hi] = limits(info);
       const belowOpen = info.min_open && v <= lo;
@@ -278,7 +283,9 @@ export function validateValue(schema, key, raw, fallback = undefined) {
         v = Math.min(hi, Math.max(lo, v));
         return { value: String(v), notice: `${key}: ${text} is outside ${fmtRange(info, lo, hi)}; using ${v}` };
       }
-      return { value: text, notice: null };
+      // an integer in another form (1.5e1, .5e1, -0) is written plainly: the core reads digits
+      const plain = info.type === 'real' || /^[+-]?\d+$/.test(text);
+      return { value: plain ? text : String(v), notice: null };
     }
     case 'u64': {
       if (!/^\d{1,20}$/.test(text) || BigInt(text) > U64_MAX) {
@@ -495,7 +502,7 @@ export function parseHash(schema, hash) {
   }
   for (const [k, v] of pairs) {
     if (k === 'preset') continue;
-    if (k in FLAGS) {
+    if (Object.hasOwn(FLAGS, k)) {
       flags[k] = BOOL_TRUE.includes(v.toLowerCase()) || v === '';
       continue;
     }
@@ -516,7 +523,7 @@ export function parseHash(schema, hash) {
         notices.push(`setting '${k}' for unknown method '${m}' ignored`);
         continue;
       }
-      if (PAGE_OWNED.includes(key) || !schema.byKey[key]) {
+      if (PAGE_OWNED.includes(key) || !Object.hasOwn(schema.byKey, key)) {
         notices.push(`setting '${k}' ignored`);
         continue;
       }
@@ -530,7 +537,7 @@ export function parseHash(schema, hash) {
         : `'${k}' ignored: the page sets it itself`);
       continue;
     }
-    if (!schema.byKey[k]) {
+    if (!Object.hasOwn(schema.byKey, k)) {
       notices.push(`unknown setting '${k.slice(0, 40)}' ignored`);
       continue;
     }
