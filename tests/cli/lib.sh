@@ -3,7 +3,21 @@ set -euo pipefail
 PLAB="${PLAB:?set PLAB to the plab binary}"
 SRC="${PLAB_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 T="$(mktemp -d "${TMPDIR:-/tmp}/plab-cli.XXXXXX")"
-cleanup() { rm -rf "$T"; }
+# Sanitized builds (scripts/test.sh): every plab process, including those killed, run in the
+# background or expected to fail, logs its reports to $T/san.<pid>; any report fails the test.
+# gcc's separate UBSan runtime ignores log_path: its reports exit 86, which no test expects.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/san"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/san:exitcode=86"
+cleanup() {
+  local code=$?
+  if compgen -G "$T/san.*" >/dev/null; then
+    cat "$T"/san.* >&2
+    echo "FAIL: sanitizer reports in plab processes (above)" >&2
+    code=1
+  fi
+  rm -rf "$T"
+  exit "$code"
+}
 trap cleanup EXIT
 cd "$T"
 
