@@ -73,7 +73,7 @@ step "web page: both wasm flavours, the site, headless Chromium"
 if scripts/build-web.sh >/dev/null && node tests/web/page.test.mjs; then :; else failed+=("web-page"); fi
 
 if [ "$mode" != quick ]; then
-  # about 5 minutes: 4 targets x 2 minutes, two at a time, plus the clang build
+  # 4 targets x 2 minutes, two at a time (4 min), plus the clang ASan build (1-5 min)
   step "fuzzing: every parser 2 minutes under ASan + UBSan (scripts/fuzz.sh)"
   scripts/fuzz.sh 120 || failed+=("fuzz")
 fi
