@@ -8,10 +8,12 @@
  * planned block. plab_run_step allocates nothing.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "arena.h"
+#include "linalg.h"
 #include "method.h"
 #include "metrics.h"
 #include "optim.h"
@@ -21,6 +23,32 @@
 static void set_error(plab_run *r, const char *msg)
 {
     snprintf(r->error, sizeof r->error, "%s", msg);
+}
+
+/* Validates a config for a run and derives what building it needs: the problem, its shape,
+ * the network and optimizer descriptions (need_data: the dataset must be loaded already). */
+static plab_status plan_run(const plab_config *c, const plab_dataset *data, int need_data,
+                            const plab_problem_vt **pv, plab_problem_shape *shape,
+                            plab_net_desc *nd, plab_optim_desc *od, char *err, size_t err_size)
+{
+    plab_status st = plab_config_check(c, err, err_size);
+    if (st != PLAB_OK)
+        return st;
+    *pv = plab_problem_find(c->problem);
+    (*pv)->shape(c, data, shape);
+    if (need_data && shape->needs_dataset && !data) {
+        snprintf(err, err_size, "problem '%s' needs its dataset; none was loaded", c->problem);
+        return PLAB_E_INVALID;
+    }
+    st = (*pv)->check(c, data, err, err_size);
+    if (st != PLAB_OK)
+        return st;
+    plab_config_net_desc(c, shape->input_dim, shape->output_dim, shape->loss, nd);
+    st = plab_net_desc_check(nd, err, err_size);
+    if (st != PLAB_OK)
+        return st;
+    plab_config_optim_desc(c, od);
+    return plab_optim_desc_check(od, err, err_size);
 }
 
 plab_status plab_run_create(const plab_config *c, const plab_dataset *data,
@@ -34,28 +62,11 @@ plab_status plab_run_create(const plab_config *c, const plab_dataset *data,
     }
     err[0] = 0;
     *out = NULL;
-    plab_status st = plab_config_check(c, err, err_size);
-    if (st != PLAB_OK)
-        return st;
-    const plab_problem_vt *pv = plab_problem_find(c->problem);
+    const plab_problem_vt *pv;
     plab_problem_shape shape;
-    pv->shape(c, data, &shape);
-    if (shape.needs_dataset && !data) {
-        snprintf(err, err_size, "problem '%s' needs its dataset; none was loaded", c->problem);
-        return PLAB_E_INVALID;
-    }
-    st = pv->check(c, data, err, err_size);
-    if (st != PLAB_OK)
-        return st;
-
     plab_net_desc nd;
-    plab_config_net_desc(c, shape.input_dim, shape.output_dim, shape.loss, &nd);
-    st = plab_net_desc_check(&nd, err, err_size);
-    if (st != PLAB_OK)
-        return st;
     plab_optim_desc od;
-    plab_config_optim_desc(c, &od);
-    st = plab_optim_desc_check(&od, err, err_size);
+    plab_status st = plan_run(c, data, 1, &pv, &shape, &nd, &od, err, err_size);
     if (st != PLAB_OK)
         return st;
 
@@ -161,6 +172,150 @@ plab_status plab_run_create(const plab_config *c, const plab_dataset *data,
     }
     r->trace = PLAB_FNV_INIT;
     *out = r;
+    return PLAB_OK;
+}
+
+/* Saturating u64 arithmetic: an overflow sticks at UINT64_MAX, which the caller reports. */
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static uint64_t mul_sat(uint64_t a, uint64_t b)
+{
+    return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+/* A piece of a planned block: count elements of elem bytes, rounded up to the alignment
+ * plab_plan_add uses (so the sum bounds the block from above). */
+static uint64_t piece(uint64_t count, uint64_t elem)
+{
+    return add_sat(mul_sat(count, elem), PLAB_ALIGN);
+}
+
+/* The network's layer sizes from its description, in u64 (net.c's layout, recomputed here so
+ * that nothing is allocated): P, the largest tensor, hidden units and widths. */
+typedef struct net_sizes {
+    uint64_t P, max_tensor, units, widths, max_width;
+} net_sizes;
+
+static void net_sizes_of(const plab_net_desc *d, net_sizes *s)
+{
+    memset(s, 0, sizeof *s);
+    uint64_t in = (uint64_t)d->input_dim;
+    s->max_width = in;
+    for (int j = 0; j <= d->num_hidden; j++) {
+        int hidden = j < d->num_hidden;
+        uint64_t width = hidden ? (uint64_t)d->widths[j] : (uint64_t)d->output_dim;
+        uint64_t units = hidden && d->activation == PLAB_ACT_CRELU ? width / 2 : width;
+        uint64_t w = mul_sat(units, in);
+        s->P = add_sat(s->P, add_sat(w, units));
+        if (hidden && d->layer_norm)
+            s->P = add_sat(s->P, mul_sat(2, width));
+        if (w > s->max_tensor)
+            s->max_tensor = w;
+        if (hidden) {
+            s->units = add_sat(s->units, units);
+            s->widths = add_sat(s->widths, width);
+        }
+        if (width > s->max_width)
+            s->max_width = width;
+        in = width;
+    }
+}
+
+/* An upper bound on a method's state (core/methods/<name>.c layouts): SWR keeps per-weight
+ * state, the unit methods per-unit state, the others a few bytes. */
+static uint64_t method_bound(const plab_method_vt *m, const net_sizes *s)
+{
+    if (strcmp(m->name, "swr") == 0)
+        return add_sat(add_sat(piece(s->P, 4), mul_sat(3, piece(s->max_tensor, 4))),
+                       add_sat(piece(2 * (s->P / 64 + 1), 8), 4096));
+    if (strcmp(m->name, "l2") == 0 || strcmp(m->name, "reset") == 0 ||
+        strcmp(m->name, "snp") == 0)
+        return 4096;
+    /* cbp, cbp-nature, redo and anything new: generous per-unit and per-width state */
+    return add_sat(mul_sat(add_sat(s->units, s->widths), 64), 4096 + 64 * PLAB_MAX_HIDDEN * 8);
+}
+
+plab_status plab_run_memory_needed(const plab_config *c, const plab_dataset *data,
+                                   uint64_t *bytes, char *err, size_t err_size)
+{
+    char tmp[256];
+    if (!err || err_size == 0) {
+        err = tmp;
+        err_size = sizeof tmp;
+    }
+    err[0] = 0;
+    if (!c || !bytes) {
+        snprintf(err, err_size, "plab_run_memory_needed: no config or no output");
+        return PLAB_E_INVALID;
+    }
+    *bytes = 0;
+    const plab_problem_vt *pv;
+    plab_problem_shape shape;
+    plab_net_desc nd;
+    plab_optim_desc od;
+    plab_status st = plan_run(c, data, 0, &pv, &shape, &nd, &od, err, err_size);
+    if (st != PLAB_OK)
+        return st;
+
+    net_sizes s;
+    net_sizes_of(&nd, &s);
+    uint64_t m = (uint64_t)c->batch_size, D = (uint64_t)shape.input_dim;
+    uint64_t C = (uint64_t)shape.output_dim;
+    uint64_t T = 4 * ((uint64_t)nd.num_hidden + 1); /* tensors, at most */
+    /* the network (parameters, gradients, activation caches): exact, 0 on overflow */
+    size_t net_exact = plab_net_bytes(&nd);
+    uint64_t net = net_exact ? (uint64_t)net_exact : UINT64_MAX;
+    /* the optimizer's moments */
+    uint64_t opt = 4096;
+    if (od.kind != PLAB_OPT_SGD)
+        opt = add_sat(opt, piece(s.P, 4));
+    if (od.kind == PLAB_OPT_ADAMW)
+        opt = add_sat(opt, mul_sat(od.per_entry_steps ? 2 : 1, piece(s.P, 4)));
+    /* the run's block: batch, problem state, probe set and scratch, per-tensor sums, methods */
+    uint64_t run = add_sat(sizeof(plab_run), piece(mul_sat(m, D), 4));
+    run = add_sat(run, add_sat(piece(m, 4), piece(mul_sat(m, C), 4)));
+    run = add_sat(run, piece(pv->state_bytes(c, data), 1));
+    uint64_t probe_n =
+        c->probe_every ? (uint64_t)(c->probe_size ? c->probe_size : shape.probe_size) : 0;
+    if (probe_n) {
+        run = add_sat(run, piece(mul_sat(probe_n, D), 4));
+        run = add_sat(run, piece(mul_sat(probe_n, s.widths), 4));
+        uint64_t W = 0;
+        for (int j = 0; j < nd.num_hidden; j++)
+            if ((uint64_t)nd.widths[j] > W)
+                W = (uint64_t)nd.widths[j];
+        if (W > 0) {
+            size_t wb = W <= (uint64_t)INT32_MAX && probe_n <= (uint64_t)INT32_MAX
+                            ? plab_sv_work_bytes((int)probe_n, (int)W)
+                            : 0;
+            run = add_sat(run, wb ? piece(wb, 1) : UINT64_MAX);
+            run = add_sat(run, piece(W < probe_n ? W : probe_n, 8));
+        }
+    }
+    run = add_sat(run, mul_sat(2, piece(T, 8)));
+    const plab_method_vt *methods[PLAB_MAX_METHODS];
+    int nm = plab_methods_for_config(c, methods, PLAB_MAX_METHODS);
+    for (int i = 0; i < nm; i++)
+        run = add_sat(run, method_bound(methods[i], &s));
+    /* the dataset the problem reads (loaded by the caller; MNIST's size when not given) */
+    uint64_t ds = 0;
+    if (shape.needs_dataset)
+        ds = data ? mul_sat((uint64_t)data->n,
+                            add_sat(mul_sat((uint64_t)data->rows, (uint64_t)data->cols), 1))
+                  : 70000ull * 785ull;
+    uint64_t total = add_sat(add_sat(net, opt), add_sat(run, ds));
+    *bytes = total;
+    if (total == UINT64_MAX || total > (uint64_t)SIZE_MAX) {
+        *bytes = UINT64_MAX;
+        snprintf(err, err_size,
+                 "the run's size overflows this machine's address space (%d-bit): the "
+                 "network has too many parameters",
+                 (int)(8 * sizeof(size_t)));
+        return PLAB_E_NOMEM;
+    }
     return PLAB_OK;
 }
 
@@ -331,6 +486,93 @@ static const char *nonfinite_tensor(const plab_net *net)
     return NULL;
 }
 
+/* 1 if any of the n values is not finite, tested on the bits (an all-ones exponent) in one
+ * branch-free pass the compiler vectorizes: it runs on every step. */
+static int any_nonfinite(const float *v, size_t n)
+{
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], sizeof u);
+        bad |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
+    }
+    return bad != 0;
+}
+
+/*
+ * 1 if a layer's pre-activations of the last forward pass are not finite. A non-finite weight
+ * or bias makes its whole row of z non-finite (NaN * 0 is NaN), so this finds a NaN parameter
+ * at the step it is used even when ReLU would map it to 0 and the loss stays finite; it reads
+ * batch x units values per layer, a small fraction of the step's work.
+ */
+static int preactivations_nonfinite(const plab_net *net)
+{
+    size_t rows = (size_t)(net->n > 0 ? net->n : 0);
+    for (int j = 0; j < net->num_layers; j++)
+        if (any_nonfinite(net->layer[j].z, rows * (size_t)net->layer[j].units))
+            return 1;
+    return 0;
+}
+
+/* The layer name of linear layer j: "l1".."lL" for hidden layers, "out" for the output. */
+static void layer_name(const plab_net *net, int j, char *buf, size_t n)
+{
+    if (j < net->desc.num_hidden)
+        snprintf(buf, n, "l%d", j + 1);
+    else
+        snprintf(buf, n, "out");
+}
+
+/*
+ * Says where a non-finite loss came from, after the forward pass that produced it: the first
+ * tensor with a non-finite parameter, or else the first layer whose pre-activations or outputs
+ * overflowed on this batch (the step size blew its weights up), with the largest |parameter|
+ * and its tensor, so that a person sees which layer diverged.
+ */
+static void describe_divergence(const plab_net *net, char *buf, size_t n)
+{
+    const char *t = nonfinite_tensor(net);
+    if (t) {
+        char lname[16];
+        int j = 0;
+        for (int i = 0; i < plab_net_num_tensors(net); i++)
+            if (strcmp(plab_net_tensor(net, i)->name, t) == 0)
+                j = plab_net_tensor(net, i)->layer;
+        layer_name(net, j, lname, sizeof lname);
+        snprintf(buf, n, "; first non-finite parameter in layer %s (%s)", lname, t);
+        return;
+    }
+    const float *p = plab_net_params_const(net);
+    float big = 0.0f;
+    const char *big_t = "?";
+    for (int i = 0; i < plab_net_num_tensors(net); i++) {
+        const plab_tensor *T = plab_net_tensor(net, i);
+        for (size_t k = 0; k < T->size; k++)
+            if (fabsf(p[T->offset + k]) > big) {
+                big = fabsf(p[T->offset + k]);
+                big_t = T->name;
+            }
+    }
+    size_t rows = (size_t)(net->n > 0 ? net->n : 0);
+    char lname[16] = "out";
+    const char *what = "its logits are finite, the loss overflowed";
+    for (int j = 0; j < net->num_layers; j++) {
+        const plab_layer *L = &net->layer[j];
+        if (L->z && any_nonfinite(L->z, rows * (size_t)L->units)) {
+            layer_name(net, j, lname, sizeof lname);
+            what = "non-finite pre-activations";
+            break;
+        }
+        if (L->hidden && L->a && any_nonfinite(L->a, rows * (size_t)L->width)) {
+            layer_name(net, j, lname, sizeof lname);
+            what = "non-finite outputs";
+            break;
+        }
+    }
+    snprintf(buf, n, "; layer %s: %s (largest |parameter| %.3g, in %s)", lname, what,
+             (double)big, big_t);
+}
+
 /* Plain SGD can be fused into the backward pass when nothing needs this step's weight
  * gradients: no backward hook, and every method says so (ALGORITHMS §2.1 keeps its order:
  * the methods still run after the update). */
@@ -370,12 +612,13 @@ plab_status plab_run_step(plab_run *r)
         return st;
     }
     close_event(r, loss);
-    if (!isfinite(loss)) {
-        const char *where = nonfinite_tensor(r->net);
-        snprintf(r->error, sizeof r->error,
-                 "diverged at step %lld (task %d): the loss is %s%s%s", (long long)r->t, r->task,
-                 isnan(loss) ? "NaN" : "infinite", where ? "; first non-finite parameter in " : "",
-                 where ? where : "");
+    if (!isfinite(loss) || preactivations_nonfinite(r->net)) {
+        char where[160];
+        describe_divergence(r->net, where, sizeof where);
+        snprintf(r->error, sizeof r->error, "diverged at step %lld (task %d): the loss is %s%s",
+                 (long long)r->t, r->task,
+                 isnan(loss) ? "NaN" : isinf(loss) ? "infinite" : "finite but a layer is not",
+                 where);
         r->failed = 1;
         return PLAB_E_DIVERGED;
     }

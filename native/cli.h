@@ -54,8 +54,15 @@ int is_dir(const char *path);
 int mkdir_p(const char *path, char *err, size_t n);
 /* Reads a whole file into a NUL-terminated buffer (*len without the NUL). */
 int read_file(const char *path, char **out, size_t *len, char *err, size_t n);
+/* The suffix of write_file_atomic's temporary files (a run directory holds at most one, and
+ * only while plab is writing it or after a crash; the next start removes it). */
+#define TEMP_SUFFIX ".tmp"
 /* Writes a file atomically: temp file in the same directory, fsync, rename, fsync dir. */
 int write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t n);
+/* As write_file_atomic, pausing `pause` ms in all (a test hook, PLAB_TEST_CHECKPOINT_DELAY_MS):
+ * half of it after writing half of the temporary file, half between its fsync and the rename. */
+int write_file_atomic_paused(const char *path, const void *data, size_t len, int pause, char *err,
+                             size_t n);
 int fsync_dir(const char *dir);
 /* The directory of the running executable ("" if unknown). */
 void exe_dir(char *out, size_t n);
@@ -143,8 +150,18 @@ typedef struct run_opts {
     int json_progress; /* one JSON object per line on stdout */
     int progress;      /* -1 auto (a terminal), 0 off, 1 on */
     int dry_run;       /* print config.json and stop */
+    uint64_t mem_limit; /* refuse runs needing more bytes (0: the machine's physical memory) */
+    int no_mem_limit;   /* --memory-limit none */
     const char *argv0;
 } run_opts;
+
+/* Parses a size such as "8G", "512MiB", "1.5GB", "1000000" (binary multiples); 0 on success. */
+int parse_size(const char *s, uint64_t *out);
+/* "1.5 TiB", "74.5 GiB", "512.0 MiB", "12.0 KiB", "100 bytes". */
+void fmt_size(char *buf, size_t n, uint64_t bytes);
+/* The memory a run may use by default: physical memory, or a smaller address-space or data
+ * rlimit; what it is in `what` ("the physical memory", ...). 0 if unknown. */
+uint64_t default_mem_limit(char *what, size_t n);
 
 void run_opts_default(run_opts *o);
 /* Runs (or resumes) an experiment into o->out. Returns an exit code. */

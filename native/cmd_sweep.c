@@ -74,6 +74,7 @@ static int plan_build(const char *path, plan *p, char *err, size_t n)
         return EXIT_USAGE;
     if (settings_from_json_file(&file, path, err, n) != 0) {
         settings_free(&file);
+        plan_free(p);
         return EXIT_USAGE;
     }
     long total = 1;
@@ -83,6 +84,7 @@ static int plan_build(const char *path, plan *p, char *err, size_t n)
             if (total > 1000000) {
                 snprintf(err, n, "%s: the grid has more than 1,000,000 cells", path);
                 settings_free(&file);
+                plan_free(p);
                 return EXIT_USAGE;
             }
         }
@@ -398,7 +400,15 @@ static pid_t spawn_cell(const char *exe, const char *frozen, const char *out, in
                     "--checkpoint-tasks",
                     tasks,
                     "--no-progress",
+                    NULL,
+                    NULL,
                     NULL};
+    char mem[32];
+    if (ro->no_mem_limit || ro->mem_limit) {
+        snprintf(mem, sizeof mem, "%llu", (unsigned long long)ro->mem_limit);
+        args[13] = "--memory-limit";
+        args[14] = ro->no_mem_limit ? "none" : mem;
+    }
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     posix_spawn_file_actions_init(&fa);
@@ -645,6 +655,10 @@ int cmd_slurm(int argc, char **argv)
     sb_printf(&b, " --checkpoint-secs %.17g", s.ro.ckpt_secs);
     if (s.ro.ckpt_tasks)
         sb_printf(&b, " --checkpoint-tasks %d", s.ro.ckpt_tasks);
+    if (s.ro.no_mem_limit)
+        sb_puts(&b, " --memory-limit none");
+    else if (s.ro.mem_limit)
+        sb_printf(&b, " --memory-limit %llu", (unsigned long long)s.ro.mem_limit);
     sb_puts(&b, "\n");
     fputs(b.p, stdout);
     sb_free(&b);

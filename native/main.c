@@ -52,6 +52,8 @@ static const char help_text[] =
     "  --out DIR                 the run directory\n"
     "  --checkpoint-secs S       checkpoint after S seconds of wall time (default 10; 0: off)\n"
     "  --checkpoint-tasks N      checkpoint every N tasks as well (default 0: off)\n"
+    "  --memory-limit SIZE       refuse a run that needs more memory than SIZE (e.g. 8G,\n"
+    "                            512M; none: no limit; default: the physical memory)\n"
     "  --quiet                   print nothing on stdout (errors still go to stderr)\n"
     "  --json-progress           one JSON object per line: progress, task, done, error\n"
     "  --progress | --no-progress   force the live progress line on or off (default: on when\n"
@@ -63,8 +65,9 @@ static const char help_text[] =
     "They are looked up under data_dir=DIR, else under $PLAB_HOME, else next to the executable\n"
     "and its parent directories, else the current directory.\n"
     "\n"
-    "Exit codes: 0 ok, 1 failure (I/O, ...), 2 bad input (flags, config, files, missing data),\n"
-    "3 diverged (non-finite loss), 4 interrupted (checkpointed). Environment: PLAB_KERNELS=\n"
+    "Exit codes: 0 ok, 1 failure (I/O, corrupt checkpoint, ...), 2 bad input (flags, config,\n"
+    "files, missing data, a network too large for memory), 3 diverged (non-finite loss; the\n"
+    "step and layer are named), 4 interrupted (checkpointed). Environment: PLAB_KERNELS=\n"
     "scalar|sse2|avx2|avx512|neon forces a kernel backend; PLAB_HOME names the data directory's base.\n"
     "Output files and columns: docs/CLI.md.\n";
 

@@ -88,6 +88,10 @@ typedef struct runner {
     int64_t task_windows;
     double shown_acc;
     sbuf ckpt;
+    /* test hooks (environment, docs/CLI.md "Test hooks") */
+    int ckpt_pause_ms;  /* PLAB_TEST_CHECKPOINT_DELAY_MS */
+    int64_t nan_step;   /* PLAB_TEST_INJECT_NAN=STEP:TENSOR (0: off) */
+    int nan_tensor;
 } runner;
 
 void run_opts_default(run_opts *o)
@@ -132,6 +136,20 @@ int run_opts_parse(run_opts *o, int argc, char **argv, int *i, char *err, size_t
             return -1;
         }
         o->ckpt_tasks = (int)t;
+        return 1;
+    }
+    if (strcmp(a, "--memory-limit") == 0) {
+        const char *v = VALUE();
+        if (!v)
+            return -1;
+        o->no_mem_limit = strcmp(v, "none") == 0;
+        if (!o->no_mem_limit && parse_size(v, &o->mem_limit) != 0) {
+            snprintf(err, n,
+                     "--memory-limit: expected a size such as 8G, 512M or 1000000 (bytes), or "
+                     "none, got '%s'",
+                     v);
+            return -1;
+        }
         return 1;
     }
     if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
@@ -394,7 +412,7 @@ static int save_checkpoint(runner *w)
     sb_put(b, &sum, 8);
     char path[PLAB_PATH_MAX + 32], err[512];
     path_in(w, path, sizeof path, "state.ckpt");
-    if (write_file_atomic(path, b->p, b->n, err, sizeof err) != 0) {
+    if (write_file_atomic_paused(path, b->p, b->n, w->ckpt_pause_ms, err, sizeof err) != 0) {
         snprintf(w->io_err, sizeof w->io_err, "%s", err);
         w->io_failed = 1;
         return -1;
@@ -787,6 +805,98 @@ static int check_existing(const resolved *res, const run_opts *o, int *stop)
     return EXIT_OK;
 }
 
+/* Refuses (EXIT_USAGE) a configuration whose run would not fit in memory, before anything is
+ * allocated: the core's size of the run against --memory-limit or the physical memory. */
+static int check_memory(const resolved *res, const run_opts *o, char *err, size_t n)
+{
+    uint64_t need;
+    char msg[512], hidden[160];
+    plab_config_get(&res->cfg, "hidden", hidden, sizeof hidden);
+    plab_status st = plab_run_memory_needed(&res->cfg, NULL, &need, msg, sizeof msg);
+    if (st == PLAB_E_NOMEM) {
+        snprintf(err, n, "the network does not fit in memory (hidden=%s): %s", hidden, msg);
+        return EXIT_USAGE;
+    }
+    if (st != PLAB_OK) {
+        snprintf(err, n, "%s", msg);
+        return EXIT_USAGE;
+    }
+    if (o->no_mem_limit)
+        return EXIT_OK;
+    char what[96] = "set by --memory-limit";
+    uint64_t limit = o->mem_limit ? o->mem_limit : default_mem_limit(what, sizeof what);
+    if (limit == 0 || need <= limit)
+        return EXIT_OK;
+    char a[32], b[32];
+    fmt_size(a, sizeof a, need);
+    fmt_size(b, sizeof b, limit);
+    snprintf(err, n,
+             "the network does not fit in memory: the run needs %s (%llu bytes: parameters, "
+             "gradients, activations, optimizer and method state; hidden=%s), more than the "
+             "limit of %s (%s); nothing was allocated%s",
+             a, (unsigned long long)need, hidden, b, what,
+             o->mem_limit ? "" : " (--memory-limit SIZE sets another limit)");
+    return EXIT_USAGE;
+}
+
+/* Reads the test hooks from the environment (docs/CLI.md): bad values are bad input. */
+static int read_test_hooks(runner *w, char *err, size_t n)
+{
+    const char *d = getenv("PLAB_TEST_CHECKPOINT_DELAY_MS");
+    if (d && *d) {
+        char *end;
+        long v = strtol(d, &end, 10);
+        if (*end || v < 0 || v > 60000) {
+            snprintf(err, n, "PLAB_TEST_CHECKPOINT_DELAY_MS: expected milliseconds in [0, 60000], "
+                             "got '%s'", d);
+            return -1;
+        }
+        w->ckpt_pause_ms = (int)v;
+    }
+    const char *x = getenv("PLAB_TEST_INJECT_NAN");
+    if (x && *x) {
+        char *end;
+        long long step = strtoll(x, &end, 10);
+        const plab_net *net = plab_run_net(w->run);
+        w->nan_tensor = -1;
+        if (*end == ':')
+            for (int t = 0; t < plab_net_num_tensors(net); t++)
+                if (strcmp(plab_net_tensor(net, t)->name, end + 1) == 0)
+                    w->nan_tensor = t;
+        if (step < 1 || *end != ':' || w->nan_tensor < 0) {
+            snprintf(err, n,
+                     "PLAB_TEST_INJECT_NAN: expected STEP:TENSOR with STEP >= 1 and a tensor of "
+                     "this network (e.g. 5:l1.weight), got '%s'",
+                     x);
+            return -1;
+        }
+        w->nan_step = step;
+    }
+    return 0;
+}
+
+/* Test hook: a NaN in the first entry of the chosen tensor just before update nan_step. */
+static void maybe_inject_nan(runner *w)
+{
+    if (w->nan_step == 0 || plab_run_steps_done(w->run) + 1 != w->nan_step)
+        return;
+    plab_net *net = plab_run_net(w->run);
+    plab_net_params(net)[plab_net_tensor(net, w->nan_tensor)->offset] = NAN;
+}
+
+/* Removes the temporary files a crash may have left (write_file_atomic's), under the lock. */
+static void remove_stale_temps(const char *dir)
+{
+    static const char *const names[] = {"state.ckpt", "config.json", "summary.json", "DONE",
+                                        "DIVERGED"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char p[PLAB_PATH_MAX + 48];
+        path_join(p, sizeof p, dir, names[i]);
+        strcat(p, TEMP_SUFFIX);
+        unlink(p);
+    }
+}
+
 int run_experiment(const resolved *res, const run_opts *o)
 {
     char err[1024];
@@ -803,6 +913,9 @@ int run_experiment(const resolved *res, const run_opts *o)
     if (rc != EXIT_OK || stop)
         return rc;
 
+    rc = check_memory(res, o, err, sizeof err);
+    if (rc != EXIT_OK)
+        return fail(o, rc, err);
     plab_dataset ds;
     memset(&ds, 0, sizeof ds);
     int have_ds;
@@ -829,6 +942,10 @@ int run_experiment(const resolved *res, const run_opts *o)
     /* from here on the directory is ours: create it and take its lock */
     int lock_fd = -1, exit_code = EXIT_FAIL;
     char p[PLAB_PATH_MAX + 32];
+    if (read_test_hooks(&w, err, sizeof err) != 0) {
+        exit_code = fail(o, EXIT_USAGE, err);
+        goto done;
+    }
     if (mkdir_p(o->out, err, sizeof err) != 0) {
         fail(o, EXIT_FAIL, err);
         goto done;
@@ -845,6 +962,7 @@ int run_experiment(const resolved *res, const run_opts *o)
         exit_code = rc;
         goto done;
     }
+    remove_stale_temps(o->out);
     const char *kernels = plab_kernels_name(plab_net_kernels(plab_run_net(w.run)));
     int resumed = load_checkpoint(&w, err, sizeof err);
     if (resumed < 0) {
@@ -920,6 +1038,7 @@ int run_experiment(const resolved *res, const run_opts *o)
         if (g_signal)
             break;
         int task = plab_run_current_task(w.run);
+        maybe_inject_nan(&w);
         st = plab_run_step(w.run);
         if (st != PLAB_OK) {
             diverged = st == PLAB_E_DIVERGED;

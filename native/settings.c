@@ -379,9 +379,22 @@ int settings_from_json_file(settings *s, const char *path, char *err, size_t n)
         if (len == 0 || strspn(text, " \t\r\n") == len)
             snprintf(err, n, "%s: malformed JSON: the file is empty", path);
         else {
-            int span = (int)strcspn(at, "\r\n");
-            snprintf(err, n, "%s line %d column %d: malformed JSON near '%.*s'", path, line, col,
-                     span < 20 ? span : 20, at);
+            /* up to 20 bytes of the line, bytes that are not printable ASCII as \xNN (a
+             * binary file must not write raw bytes to the terminal) */
+            char near[96];
+            size_t k = 0;
+            for (const char *q = at; q < text + len && *q != '\r' && *q != '\n' &&
+                                     q - at < 20 && k + 5 < sizeof near;
+                 q++) {
+                unsigned char ch = (unsigned char)*q;
+                if (ch >= 0x20 && ch < 0x7f)
+                    near[k++] = (char)ch;
+                else
+                    k += (size_t)snprintf(near + k, sizeof near - k, "\\x%02x", ch);
+            }
+            near[k] = 0;
+            snprintf(err, n, "%s line %d column %d: malformed JSON near '%s'", path, line, col,
+                     near);
         }
         free(text);
         return -1;

@@ -9,11 +9,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <ctype.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -260,10 +262,35 @@ static void dir_of(const char *path, char *dir, size_t n)
         *slash = 0;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t n)
+/* Sleeps ms milliseconds, resuming after signals (a test hook's pause). */
+static void pause_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L}, left;
+    while (ms > 0 && nanosleep(&ts, &left) != 0 && errno == EINTR)
+        ts = left;
+}
+
+/* Writes len bytes to fd, resuming after EINTR and short writes. */
+static int write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int write_file_atomic_paused(const char *path, const void *data, size_t len, int pause, char *err,
+                             size_t n)
 {
     char tmp[PATH_MAX], dir[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(tmp, sizeof tmp, "%s" TEMP_SUFFIX, path);
     dir_of(path, dir, sizeof dir);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) {
@@ -271,25 +298,25 @@ int write_file_atomic(const char *path, const void *data, size_t len, char *err,
         return -1;
     }
     const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            snprintf(err, n, "cannot write %s: %s", tmp, strerror(errno));
-            close(fd);
-            unlink(tmp);
-            return -1;
-        }
-        p += w;
-        left -= (size_t)w;
+    size_t half = pause > 0 ? len / 2 : len;
+    int bad = write_all(fd, p, half);
+    if (!bad && pause > 0) {
+        pause_ms(pause / 2); /* a torn temporary file */
+        bad = write_all(fd, p + half, len - half);
+    }
+    if (bad) {
+        snprintf(err, n, "cannot write %s: %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return -1;
     }
     if (fsync(fd) != 0 || close(fd) != 0) {
         snprintf(err, n, "cannot sync %s: %s", tmp, strerror(errno));
         unlink(tmp);
         return -1;
     }
+    if (pause > 0)
+        pause_ms(pause - pause / 2); /* a complete temporary file, not yet renamed */
     if (rename(tmp, path) != 0) {
         snprintf(err, n, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
         unlink(tmp);
@@ -300,6 +327,11 @@ int write_file_atomic(const char *path, const void *data, size_t len, char *err,
         return -1;
     }
     return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t n)
+{
+    return write_file_atomic_paused(path, data, len, 0, err, n);
 }
 
 void exe_path(char *out, size_t n, const char *argv0)
@@ -326,4 +358,81 @@ void exe_dir(char *out, size_t n)
         return;
     }
     dir_of(p, out, n);
+}
+
+/* A size for --memory-limit: a number and an optional binary unit (K, M, G, T; "iB", "B"). */
+int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!s || !isdigit((unsigned char)s[0]))
+        return -1;
+    double v = strtod(s, &end);
+    double mul = 1;
+    switch (toupper((unsigned char)*end)) {
+    case 'K':
+        mul = 1024.0;
+        break;
+    case 'M':
+        mul = 1024.0 * 1024;
+        break;
+    case 'G':
+        mul = 1024.0 * 1024 * 1024;
+        break;
+    case 'T':
+        mul = 1024.0 * 1024 * 1024 * 1024;
+        break;
+    default:
+        break;
+    }
+    if (mul > 1) {
+        end++;
+        if (*end == 'i' || *end == 'I')
+            end++;
+        if (*end == 'B' || *end == 'b')
+            end++;
+    } else if (*end == 'B' || *end == 'b') {
+        end++;
+    }
+    v *= mul;
+    if (*end || !isfinite(v) || v < 1 || v >= 18446744073709551616.0)
+        return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+/* Sizes for messages, in binary units with one decimal. */
+void fmt_size(char *buf, size_t n, uint64_t b)
+{
+    if (b >= (1ull << 40))
+        snprintf(buf, n, "%.1f TiB", (double)b / (double)(1ull << 40));
+    else if (b >= (1ull << 30))
+        snprintf(buf, n, "%.1f GiB", (double)b / (double)(1ull << 30));
+    else if (b >= (1ull << 20))
+        snprintf(buf, n, "%.1f MiB", (double)b / (double)(1ull << 20));
+    else if (b >= (1ull << 10))
+        snprintf(buf, n, "%.1f KiB", (double)b / 1024.0);
+    else
+        snprintf(buf, n, "%llu bytes", (unsigned long long)b);
+}
+
+/* Physical memory, lowered to a finite address-space or data rlimit when one is set. */
+uint64_t default_mem_limit(char *what, size_t n)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    uint64_t lim = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+    snprintf(what, n, "the physical memory");
+    static const struct {
+        int res;
+        const char *name;
+    } rl[] = {{RLIMIT_AS, "the address-space limit (ulimit -v)"},
+              {RLIMIT_DATA, "the data-size limit (ulimit -d)"}};
+    for (size_t i = 0; i < sizeof rl / sizeof rl[0]; i++) {
+        struct rlimit r;
+        if (getrlimit(rl[i].res, &r) == 0 && r.rlim_cur != RLIM_INFINITY &&
+            (lim == 0 || (uint64_t)r.rlim_cur < lim)) {
+            lim = (uint64_t)r.rlim_cur;
+            snprintf(what, n, "%s", rl[i].name);
+        }
+    }
+    return lim;
 }

@@ -575,6 +575,21 @@ const int64_t *plab_run_reinit_per_tensor(const plab_run *r);
 /* A hash of the run's trajectory so far: parameters and every loss seen (golden traces). */
 uint64_t plab_run_trace_hash(const plab_run *r);
 
+/*
+ * The memory a run of config c would take, computed without allocating anything, so that a
+ * caller can refuse a configuration before plab_run_create tries: the network (parameters,
+ * gradients, activation caches; exact), the optimizer's moments, the run's block (batch,
+ * problem state, probe set and its scratch), the methods' state (an upper bound from their
+ * layouts) and the dataset when the problem needs one (data's size, or MNIST's when data is
+ * NULL). Arithmetic is overflow-checked in 64 bits. Writes *bytes (an upper bound within a
+ * few KiB of what plab_run_create allocates, plus the dataset).
+ * Errors: PLAB_E_INVALID (one-line message in err) for a config plab_run_create would refuse;
+ * PLAB_E_NOMEM when the size overflows the address space (*bytes = UINT64_MAX). Reads no
+ * environment: the caller chooses the limit.
+ */
+plab_status plab_run_memory_needed(const plab_config *c, const plab_dataset *data,
+                                   uint64_t *bytes, char *err, size_t err_size);
+
 /* ---------------------------------------------------------------- problems */
 
 /* The registered problems: their number, and the name and one-line description of problem i

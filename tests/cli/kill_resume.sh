@@ -1,40 +1,91 @@
 #!/usr/bin/env bash
-# kill_resume.sh: a run killed with SIGKILL at random moments (and resumed each time, on
-# alternating kernel backends and checkpoint cadences) ends byte-identical to an uninterrupted
-# run; SIGINT checkpoints, exits 4, and the resumed run is byte-identical too.
+# kill_resume.sh: a run killed with SIGKILL at 100 random moments, a share of them inside
+# checkpoint writes (and resumed each time, on alternating kernel backends and checkpoint
+# cadences) ends byte-identical to an uninterrupted run and leaves no temporary file; SIGINT
+# checkpoints, exits 4, and the resumed run is byte-identical too.
 source "$(dirname "$0")/lib.sh"
-CFG=(--method swr tasks=100 gen_dim=256 gen_pool=1500 hidden=100,100 swr_period=13 seed=7)
+# PLAB_TEST_SHORT=1 (sanitized builds, scripts/test.sh): a quarter of the tasks, same checks
+tasks=100 tasks2=30
+if [ "${PLAB_TEST_SHORT:-0}" = 1 ]; then tasks=25 tasks2=8; fi
+CFG=(--method swr tasks=$tasks gen_dim=256 gen_pool=1500 hidden=100,100 swr_period=13 seed=7)
 
 note "reference run"
 t0=$(date +%s%N)
 expect 0 "$PLAB" run "${CFG[@]}" --out ref --quiet
-# kill delays scale with this build's speed (optimized or sanitized): 2-10 % of a whole run,
-# so that 15 kills land before the run can finish
+# kill delays scale with this build's speed (optimized or sanitized)
 run_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$run_ms" -ge 100 ] || run_ms=100
 
-note "SIGKILL at random moments"
+note "100 SIGKILLs at random moments, a share of them during checkpoint writes"
+# Each start runs until killed: at a random moment (2.5-10 % of a whole run after its start, at
+# most CAP_MS), or,
+# every third start, while it writes state.ckpt: PLAB_TEST_CHECKPOINT_DELAY_MS pauses each
+# checkpoint write halfway through the temporary file and again before the rename, and the kill
+# comes once state.ckpt.tmp exists. Starts alternate kernel backends and checkpoint cadences.
+# After every kill at most one temporary file exists; every start exits 0 or dies by the kill
+# (a start that found a corrupt checkpoint would exit 1). When the run finishes, its outputs must
+# equal the reference and hold no temporary file, and it starts over in a fresh directory.
 RANDOM=12345
-kills=0 starts=0
-while [ ! -f killed/DONE ] && [ "$starts" -lt 60 ]; do
+KILLS=${PLAB_TEST_KILLS:-100}
+kills=0 starts=0 in_write=0 finished=0
+temps() { find "$1" -name '*.tmp' | wc -l; }
+# nap SECONDS: a sleep without a fork (a read that times out on a pipe nobody writes)
+exec {nap_fd}<> <(:)
+nap() { read -rt "$1" -u "$nap_fd" || true; }
+# no wait longer than this: a sanitized build on a loaded machine stays within ctest's timeout
+CAP_MS=${PLAB_TEST_KILL_CAP_MS:-600}
+while [ "$kills" -lt "$KILLS" ]; do
   starts=$((starts + 1))
+  [ "$starts" -lt $((KILLS * 4)) ] || fail "only $kills kills in $starts starts"
   if [ $((starts % 2)) = 0 ]; then kern=scalar; ck=(--checkpoint-secs 0.02); else kern=; ck=(--checkpoint-tasks 1 --checkpoint-secs 0); fi
-  PLAB_KERNELS="$kern" "$PLAB" run "${CFG[@]}" --out killed --quiet "${ck[@]}" 2>>kill.log &
+  during=$((starts % 3 == 0))
+  delay=0; [ "$during" = 1 ] && delay=40
+  PLAB_TEST_CHECKPOINT_DELAY_MS=$delay PLAB_KERNELS="$kern" \
+    "$PLAB" run "${CFG[@]}" --out killed --quiet "${ck[@]}" 2>>kill.log &
   pid=$!
-  if [ "$kills" -lt 15 ]; then
-    ms=$(( run_ms / 50 + RANDOM % (run_ms * 8 / 100 + 1) ))
-    sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
-    if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
+  if [ "$during" = 1 ]; then
+    for _ in $(seq 4000); do
+      [ -e killed/state.ckpt.tmp ] || ! kill -0 "$pid" 2>/dev/null && break
+      nap 0.005
+    done
+    nap "0.0$((RANDOM % 3))$((RANDOM % 10))"
+  else
+    ms=$(( run_ms / 40 + RANDOM % (run_ms * 8 / 100 + 1) ))
+    # every tenth start runs long (20-40 % of a run) so that the kills reach the run's end
+    [ $((starts % 10)) = 1 ] && ms=$(( run_ms / 5 + RANDOM % (run_ms / 5 + 1) ))
+    [ "$ms" -le "$CAP_MS" ] || ms=$CAP_MS
+    nap "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
   fi
-  wait "$pid" 2>/dev/null || true
+  killed=0
+  if kill -9 "$pid" 2>/dev/null; then killed=1; fi
+  set +e; { wait "$pid"; } 2>/dev/null; code=$?; set -e
+  if [ "$killed" = 1 ] && [ "$code" = 137 ]; then
+    kills=$((kills + 1))
+    [ -e killed/state.ckpt.tmp ] && in_write=$((in_write + 1))
+    [ "$(temps killed)" -le 1 ] || fail "kill $kills left several temporary files: $(find killed -name '*.tmp')"
+  elif [ "$code" != 0 ]; then
+    fail "start $starts exited $code: $(tail -2 kill.log)"
+  fi
+  if [ -f killed/DONE ]; then
+    same_files ref killed $OUTPUTS
+    [ "$(temps killed)" = 0 ] || fail "a finished run left $(find killed -name '*.tmp')"
+    finished=$((finished + 1))
+    rm -rf killed
+  fi
 done
-note "$kills kills in $starts starts"
-[ "$kills" -ge 10 ] || fail "only $kills kills landed before the run finished; make the run longer"
-[ -f killed/DONE ] || fail "the killed run never finished: $(tail -3 kill.log)"
+note "finish the last round"
+expect 0 "$PLAB" run "${CFG[@]}" --out killed
+grep -q "resuming at update" out || [ ! -e killed/state.ckpt ] || fail "the last start did not resume: $(cat out)"
+note "$(grep -o 'resuming at update.*' out || echo 'the last round started from scratch')"
 same_files ref killed $OUTPUTS
+[ "$(temps .)" = 0 ] || fail "temporary files left: $(find . -name '*.tmp')"
+finished=$((finished + 1))
+note "$kills kills ($in_write during checkpoint writes) in $starts starts; $finished finished runs equal the reference; 0 temporary files left"
+[ "$in_write" -ge $((KILLS / 5)) ] || fail "only $in_write of $kills kills landed during a checkpoint write"
+echo "kill_resume: $kills kills, $in_write during checkpoint writes, $finished runs, 0 temporary files"
 
 note "SIGKILL with a second method and a fast checkpoint cadence"
-CFG2=(--method snp tasks=30 gen_dim=256 gen_pool=1500 hidden=100,100 snp_noise_var=1e-6 seed=3)
+CFG2=(--method snp tasks=$tasks2 gen_dim=256 gen_pool=1500 hidden=100,100 snp_noise_var=1e-6 seed=3)
 expect 0 "$PLAB" run "${CFG2[@]}" --out ref2 --quiet
 kills=0
 for i in $(seq 8); do
