@@ -89,6 +89,11 @@ export class Engine {
     this._schema = null;
   }
 
+  /** The size of this instance's WebAssembly linear memory in bytes (it only grows). */
+  memoryBytes() {
+    return this.M.HEAPU8.buffer.byteLength;
+  }
+
   /** Reads a NUL-terminated UTF-8 string at ptr ('' for NULL). */
   str(ptr) {
     return ptr ? this.M.UTF8ToString(ptr) : '';

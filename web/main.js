@@ -487,6 +487,7 @@ function onWorkerMessage(r, msg) {
     r.events = msg.events;
     r.windows = msg.windows;
     r.latest = msg.latest;
+    r.memoryBytes = msg.memoryBytes;
     for (const t of msg.tasks) r.tasks.push(t);
     if (msg.trace) r.trace = msg.trace;
     if (msg.error) r.error = msg.error;

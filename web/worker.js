@@ -6,7 +6,8 @@
 //
 // Messages in:  start {id, settings, flavour, wasmModule?, paused}, pause, resume, task, stop
 // Messages out: ready {id, totalSteps, stepsPerTask, numParams, kernels, flavour}
-//               progress {id, state, stepsDone, currentTask, speed, tasks[], events,
+//               progress {id, state, stepsDone, currentTask, speed, tasks[], events, memoryBytes
+//                         (the wasm linear memory's size),
 //                         windows {step[], accuracy[], loss[]} (the whole run, downsampled),
 //                         latest {task, step[], accuracy[], loss[]} (the last completed task's
 //                         windows, step counted within the task), trace?}
@@ -26,79 +27,149 @@ let lastPost = 0;
 let pendingTasks = [];
 let events = 0;
 let speed = { steps: 0, t: 0, value: 0 };
-// every window: step, task, accuracy, loss (grown by doubling)
-const newWindows = (cap) => ({ n: 0, step: new Float64Array(cap), task: new Int32Array(cap),
-  acc: new Float64Array(cap), loss: new Float64Array(cap) });
-let win = newWindows(1024);
-let lastDone = -1; // the last completed task
+// The windows of the whole run, summed in bins of `bin` windows (a size from binSizes, so a bin
+// never straddles a task), at most STORE_CAP bins plus the open one. When the store fills, its
+// bins merge into the next size that is a multiple of `bin`: memory and the cost of a progress
+// message stay bounded however long the run (10 minutes of training is over a million windows).
+const STORE_CAP = 4096;
+let store = null;        // { bin, n, total, step, acc, loss: Float64Array(STORE_CAP), open {acc, loss, c, step} }
+// the raw windows of the last few tasks, for the learning curve of the last completed one
+const RECENT_TASKS = 3;
+let recent = [];         // [{ task, step[], acc[], loss[] }]
+let lastDone = -1;       // the last completed task
+let perTask = 1;         // windows per task
+let sizes = [1];         // binSizes(perTask)
+
+function resetWindows(stepsPerTask) {
+  perTask = Math.max(1, Math.ceil(stepsPerTask / 10));
+  sizes = binSizes(perTask);
+  store = { bin: 1, n: 0, total: 0, step: new Float64Array(STORE_CAP), acc: new Float64Array(STORE_CAP),
+    loss: new Float64Array(STORE_CAP), open: { acc: 0, loss: 0, c: 0, step: 0 } };
+  recent = [];
+  lastDone = -1;
+}
+
+const gcd = (a, b) => (b ? gcd(b, a % b) : a);
+
+/** Points of the whole run in bins of b windows, with `tasks` tasks begun. */
+function points(tasks, b) {
+  return b <= perTask ? tasks * (perTask / b) : Math.ceil(tasks / (b / perTask));
+}
+
+/**
+ * Merges the stored bins k at a time into the next bin size; a part group joins the open bin.
+ * The next size is the greatest common divisor of every size the output may still use (those
+ * giving at most MAX_POINTS points now, since tasks only grow), so the output stays exactly
+ * what binning the raw windows would give; only if that makes no progress (a task's window
+ * count with unusual divisors) the next multiple is taken and the output gets coarser.
+ */
+function coarsen() {
+  const tasks = Math.ceil(store.total / perTask);
+  let next = sizes.filter((b) => points(tasks, b) <= MAX_POINTS).reduce(gcd);
+  if (next <= store.bin || next % store.bin !== 0) next = sizes.find((b) => b > store.bin && b % store.bin === 0);
+  const k = next / store.bin;
+  const full = Math.floor(store.n / k);
+  for (let g = 0; g < full; g++) {
+    let a = 0;
+    let l = 0;
+    for (let j = g * k; j < (g + 1) * k; j++) {
+      a += store.acc[j];
+      l += store.loss[j];
+    }
+    store.acc[g] = a;
+    store.loss[g] = l;
+    store.step[g] = store.step[(g + 1) * k - 1];
+  }
+  const o = store.open;
+  const empty = o.c === 0;
+  for (let j = full * k; j < store.n; j++) {
+    o.acc += store.acc[j];
+    o.loss += store.loss[j];
+    o.c += store.bin;
+    if (empty) o.step = store.step[j];
+  }
+  store.n = full;
+  store.bin = next;
+}
 
 function push(row) {
-  if (win.n === win.step.length) {
-    const bigger = newWindows(win.n * 2);
-    for (const k of ['step', 'task', 'acc', 'loss']) bigger[k].set(win[k]);
-    bigger.n = win.n;
-    win = bigger;
+  const o = store.open;
+  o.acc += row.accuracy;
+  o.loss += row.loss;
+  o.c++;
+  o.step = row.step;
+  store.total++;
+  if (store.total % store.bin === 0) {
+    store.acc[store.n] = o.acc;
+    store.loss[store.n] = o.loss;
+    store.step[store.n] = o.step;
+    store.n++;
+    store.open = { acc: 0, loss: 0, c: 0, step: 0 };
+    if (store.n === STORE_CAP) coarsen();
   }
-  win.step[win.n] = row.step;
-  win.task[win.n] = row.task;
-  win.acc[win.n] = row.accuracy;
-  win.loss[win.n] = row.loss;
-  win.n++;
+  let r = recent[recent.length - 1];
+  if (!r || r.task !== row.task) {
+    r = { task: row.task, step: [], acc: [], loss: [] };
+    recent.push(r);
+    if (recent.length > RECENT_TASKS) recent.shift();
+  }
+  r.step.push(row.step);
+  r.acc.push(row.accuracy);
+  r.loss.push(row.loss);
 }
 
 /** The windows of the last completed task, x = update within the task (its learning curve). */
 function latestTask() {
-  if (lastDone < 0) return null;
-  let hi = win.n;
-  while (hi > 0 && win.task[hi - 1] !== lastDone) hi--;
-  let lo = hi;
-  while (lo > 0 && win.task[lo - 1] === lastDone) lo--;
+  const r = recent.find((x) => x.task === lastDone);
+  if (!r) return null;
   const first = lastDone * run.stepsPerTask;
-  const out = { task: lastDone, step: [], accuracy: [], loss: [] };
-  for (let i = lo; i < hi; i++) {
-    out.step.push(win.step[i] - first);
-    out.accuracy.push(win.acc[i]);
-    out.loss.push(win.loss[i]);
-  }
-  return out;
+  return { task: lastDone, step: r.step.map((s) => s - first), accuracy: r.acc.slice(), loss: r.loss.slice() };
 }
 
 /** Bin sizes (in windows) that never straddle a task: the divisors of a task's window count,
  * then whole tasks, doubling. */
-function binSizes(perTask) {
+function binSizes(n) {
   const out = [];
-  for (let b = 1; b <= perTask; b++) if (perTask % b === 0) out.push(b);
-  for (let b = perTask * 2; b < 1e9; b *= 2) out.push(b);
+  for (let b = 1; b <= n; b++) if (n % b === 0) out.push(b);
+  for (let b = n * 2; b < 1e9; b *= 2) out.push(b);
   return out;
 }
 
 /**
- * Windows averaged in bins: the smallest bin from binSizes giving at most MAX_POINTS points.
- * A bin holds consecutive windows of one task (or whole tasks), so a task's within-task
- * learning curve is never blended with the next task's start.
+ * Windows averaged in bins: the smallest size from binSizes (a multiple of the stored bins')
+ * giving at most MAX_POINTS points. A bin holds consecutive windows of one task (or whole
+ * tasks), so a task's within-task learning curve is never blended with the next task's start.
  */
 function downsample() {
-  const perTask = Math.max(1, Math.ceil(run.stepsPerTask / 10));
-  const tasks = Math.ceil(win.n / perTask);
-  const bin = binSizes(perTask).find((b) => (b <= perTask ? tasks * (perTask / b) : Math.ceil(tasks / (b / perTask))) <= MAX_POINTS);
+  const tasks = Math.ceil(store.total / perTask);
+  const bin = sizes.find((b) => b % store.bin === 0 && points(tasks, b) <= MAX_POINTS);
+  const k = bin / store.bin;
   const out = { step: [], accuracy: [], loss: [] };
   let a = 0;
   let l = 0;
   let c = 0;
-  for (let i = 0; i < win.n; i++) {
-    a += win.acc[i];
-    l += win.loss[i];
-    c++;
-    const inTask = (i % perTask) + 1;
-    const end = i === win.n - 1
-      || (bin <= perTask ? inTask % bin === 0 : inTask === perTask && (Math.floor(i / perTask) + 1) % (bin / perTask) === 0);
-    if (end) {
-      out.step.push(win.step[i]);
-      out.accuracy.push(a / c);
-      out.loss.push(l / c);
-      a = l = c = 0;
-    }
+  let s = 0;
+  const flush = () => {
+    out.step.push(s);
+    out.accuracy.push(a / c);
+    out.loss.push(l / c);
+    a = l = c = 0;
+  };
+  for (let j = 0; j < store.n; j++) {
+    a += store.acc[j];
+    l += store.loss[j];
+    c += store.bin;
+    s = store.step[j];
+    if ((j + 1) % k === 0) flush();
   }
+  const o = store.open;
+  if (o.c) {
+    a += o.acc;
+    l += o.loss;
+    c += o.c;
+    s = o.step;
+  }
+  if (c) flush();
   return out;
 }
 
@@ -114,7 +185,7 @@ function post(extra = {}) {
   self.postMessage({
     type: 'progress', id, state: mode, stepsDone: run.stepsDone, currentTask: run.currentTask,
     speed: mode === 'running' || mode === 'task' ? speed.value : 0, tasks: pendingTasks, events,
-    windows: downsample(), latest: latestTask(), ...extra,
+    windows: downsample(), latest: latestTask(), memoryBytes: run.engine.memoryBytes(), ...extra,
   });
   pendingTasks = [];
 }
@@ -173,6 +244,7 @@ async function start(data) {
   id = data.id;
   const engine = await loadEngine({ flavour: data.flavour, wasmModule: data.wasmModule });
   run = engine.run(data.settings);
+  resetWindows(run.stepsPerTask);
   self.postMessage({ type: 'ready', id, totalSteps: run.totalSteps, stepsPerTask: run.stepsPerTask,
     numParams: run.numParams, kernels: run.kernels, flavour: engine.flavour });
   mode = data.paused ? 'paused' : 'running';

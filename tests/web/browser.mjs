@@ -52,3 +52,42 @@ export function foreignRequests(log, origins) {
 export function consoleErrors(log) {
   return log.console.filter((m) => m.type === 'error').map((m) => m.text).concat(log.errors);
 }
+
+/**
+ * A CDP session on `page` that also reaches the page's dedicated workers (Playwright's CDP
+ * sessions are per page): workers attach through Target.setAutoAttach and take commands through
+ * the non-flattened Target.sendMessageToTarget. Returns { cdp, workers: Map(sessionId -> url),
+ * toWorker(sessionId, method, params) -> result or null (error or 10 s timeout) }.
+ */
+export async function cdpWithWorkers(context, page) {
+  const cdp = await context.newCDPSession(page);
+  const workers = new Map();
+  const pending = new Map();
+  let next = 1;
+  cdp.on('Target.attachedToTarget', (e) => {
+    if (e.targetInfo.type === 'worker') workers.set(e.sessionId, e.targetInfo.url);
+  });
+  cdp.on('Target.detachedFromTarget', (e) => workers.delete(e.sessionId));
+  cdp.on('Target.receivedMessageFromTarget', (e) => {
+    const msg = JSON.parse(e.message);
+    const done = pending.get(msg.id);
+    if (done) {
+      pending.delete(msg.id);
+      done(msg);
+    }
+  });
+  await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
+  const toWorker = async (sessionId, method, params = {}) => {
+    const id = next++;
+    const reply = new Promise((resolve) => {
+      pending.set(id, resolve);
+      setTimeout(() => {
+        if (pending.delete(id)) resolve(null);
+      }, 10000);
+    });
+    await cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) });
+    const msg = await reply;
+    return msg?.result ?? null;
+  };
+  return { cdp, workers, toWorker };
+}
