@@ -23,9 +23,11 @@ const TYPES = {
 
 /**
  * Serves dir on 127.0.0.1:port (0 = any free port). `routes` maps extra URL paths to
- * { type, body } (the tests' iframe host pages). `log` receives every request path.
+ * { type, body } (the tests' iframe host pages). `log` receives every request path. `headers`
+ * are added to every file response (e.g. a Content-Security-Policy, as a host that can set
+ * headers would send it).
  */
-export function serve(dir, port = 0, { routes = {}, log = null } = {}) {
+export function serve(dir, port = 0, { routes = {}, log = null, headers = {} } = {}) {
   const base = path.resolve(dir);
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
@@ -63,6 +65,7 @@ export function serve(dir, port = 0, { routes = {}, log = null } = {}) {
         'Content-Length': st.size,
         'Cache-Control': 'no-cache',
         'X-Content-Type-Options': 'nosniff',
+        ...headers,
       });
       if (req.method === 'HEAD') res.end();
       else fs.createReadStream(file).pipe(res);
