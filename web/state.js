@@ -251,6 +251,13 @@ function fmtRange(info, lo, hi) {
   return `${info.min_open ? '(' : '['}${lo}, ${hi}${info.max_open ? ')' : ']'}`;
 }
 
+/** Text from a link, quoted for a message: at most 40 characters, control characters escaped. */
+export function quote(text) {
+  const s = String(text);
+  const short = s.length > 40 ? `${s.slice(0, 40)}\u2026` : s;
+  return `'${short.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}'`;
+}
+
 /**
  * Validates one value for a key against the schema and the page limits.
  * Returns { value, notice } where value is valid text (clamped into range, or `fallback` (the
@@ -267,15 +274,16 @@ export function validateValue(schema, key, raw, fallback = undefined) {
   switch (info.type) {
     case 'int':
     case 'real': {
-      if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) return bad(`'${text}' is not a number`);
+      const [lo, hi] = limits(info);
+      const allowed = `allowed: ${info.type === 'int' ? 'a whole number' : 'a number'} in ${fmtRange(info, lo, hi)}`;
+      if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) return bad(`${quote(text)} is not a number (${allowed})`);
       let v = Number(text);
-      if (!Number.isFinite(v)) return bad(`'${text}' is not a finite number`);
+      if (!Number.isFinite(v)) return bad(`${quote(text)} is not a finite number (${allowed})`);
       // the core refuses what underflows (1e-400, subnormals: strtod's ERANGE) as it refuses 1e400
       if (Math.abs(v) < 2.2250738585072014e-308 && /[1-9]/.test(text.split(/[eE]/)[0])) {
-        return bad(`'${text}' is too small to represent`);
+        return bad(`${quote(text)} is too small to represent (${allowed})`);
       }
-      if (info.type === 'int' && !Number.isInteger(v)) return bad(`'${text}' is not a whole number`);
-      const [lo, hi] = limits(info);
+      if (info.type === 'int' && !Number.isInteger(v)) return bad(`${quote(text)} is not a whole number (${allowed})`);
       const belowOpen = info.min_open && v <= lo;
       const aboveOpen = info.max_open && v >= hi;
       if (belowOpen || aboveOpen) return bad(`${text} is outside ${fmtRange(info, lo, hi)}`);
@@ -289,7 +297,7 @@ export function validateValue(schema, key, raw, fallback = undefined) {
     }
     case 'u64': {
       if (!/^\d{1,20}$/.test(text) || BigInt(text) > U64_MAX) {
-        return bad(`'${text}' is not an unsigned 64-bit integer`);
+        return bad(`${quote(text)} is not an unsigned 64-bit integer (allowed: 0 to ${U64_MAX})`);
       }
       return { value: BigInt(text).toString(), notice: null };
     }
@@ -297,16 +305,18 @@ export function validateValue(schema, key, raw, fallback = undefined) {
       const t = text.toLowerCase();
       if (BOOL_TRUE.includes(t)) return { value: 'true', notice: null };
       if (BOOL_FALSE.includes(t)) return { value: 'false', notice: null };
-      return bad(`'${text}' is not true or false`);
+      return bad(`${quote(text)} is not true or false (allowed: ${BOOL_TRUE.join(', ')}, ${BOOL_FALSE.join(', ')})`);
     }
     case 'enum':
       return info.choices.includes(text) ? { value: text, notice: null }
-        : bad(`'${text}' is not one of ${info.choices.join(', ')}`);
+        : bad(`${quote(text)} is not one of ${info.choices.join(', ')}`);
     case 'int_list': {
       if (text === '' || text === 'none') return { value: '', notice: null };
       const parts = text.split(',').map((p) => p.trim());
       const max = schema.max_hidden || 8;
-      if (parts.some((p) => !/^\d+$/.test(p))) return bad(`'${text}' is not a list of widths like 100,100,100`);
+      if (parts.some((p) => !/^\d+$/.test(p))) {
+        return bad(`${quote(text)} is not a list of widths like 100,100,100 (allowed: up to ${max} widths in ${fmtRange(info, ...limits(info))})`);
+      }
       const [lo, hi] = limits(info);
       let widths = parts.map(Number);
       const notes = [];
@@ -327,7 +337,7 @@ export function validateValue(schema, key, raw, fallback = undefined) {
         if (ok.includes(text)) return { value: text, notice: null };
         const known = schema.problems.find((p) => p.name === text);
         return bad(known ? `problem '${text}' needs a dataset download, which the page does not do`
-          : `unknown problem '${text}'`);
+          : `unknown problem ${quote(text)} (allowed: ${runnableProblems(schema).map((p) => p.name).join(', ')})`);
       }
       if (text.length > 255) return bad('value too long');
       return { value: text, notice: null };
@@ -482,12 +492,23 @@ export function parseHash(schema, hash) {
     let v = eq < 0 ? '' : part.slice(eq + 1);
     try {
       k = decodeURIComponent(k.replace(/\+/g, ' '));
+    } catch {
+      notices.push(`could not decode the key ${quote(k)} (not UTF-8 percent-encoding); ignored`);
+      continue;
+    }
+    try {
       v = decodeURIComponent(v.replace(/\+/g, ' '));
     } catch {
-      notices.push(`could not decode '${part.slice(0, 40)}'; ignored`);
+      notices.push(`${k.slice(0, 40)}: could not decode the value ${quote(v)} (not UTF-8 percent-encoding); ignored`);
       continue;
     }
     pairs.push([k, v]);
+  }
+  // a key given twice: the last value counts, as it would in a person's reading of the link
+  const seen = new Set();
+  for (const [k] of pairs) {
+    if (seen.has(k)) notices.push(`${k.slice(0, 40)}: given more than once; using the last value`);
+    seen.add(k);
   }
   const names = methodNames(schema);
   const params = {};
@@ -496,7 +517,7 @@ export function parseHash(schema, hash) {
     if (k === 'preset' && !presetDone) {
       // a preset name sets everything first; later pairs override it
       if (PRESETS.some((p) => p.id === v)) Object.assign(state, presetState(schema, v));
-      else notices.push(`unknown preset '${v}' ignored`);
+      else notices.push(`preset: unknown preset ${quote(v)} ignored (allowed: ${PRESETS.map((p) => p.id).join(', ')})`);
       presetDone = true;
     }
   }
@@ -509,10 +530,10 @@ export function parseHash(schema, hash) {
     if (k === 'methods') {
       const list = v.split(',').map((s) => s.trim()).filter(Boolean);
       const unknown = list.filter((m) => !names.includes(m));
-      if (unknown.length) notices.push(`unknown method ${unknown.map((m) => `'${m}'`).join(', ')} ignored`);
+      if (unknown.length) notices.push(`methods: unknown method ${unknown.map(quote).join(', ')} ignored (allowed: ${names.join(', ')})`);
       const keep = names.filter((m) => list.includes(m));
       if (keep.length) state.methods = keep;
-      else notices.push('no known method selected; using the default methods');
+      else notices.push(`methods: no known method selected; using the default methods (allowed: ${names.join(', ')})`);
       continue;
     }
     const dot = k.indexOf('.');
@@ -520,11 +541,12 @@ export function parseHash(schema, hash) {
       const m = k.slice(0, dot);
       const key = k.slice(dot + 1);
       if (!names.includes(m)) {
-        notices.push(`setting '${k}' for unknown method '${m}' ignored`);
+        notices.push(`setting ${quote(k)} for unknown method ${quote(m)} ignored (allowed methods: ${names.join(', ')})`);
         continue;
       }
       if (PAGE_OWNED.includes(key) || !Object.hasOwn(schema.byKey, key)) {
-        notices.push(`setting '${k}' ignored`);
+        notices.push(`setting ${quote(k)} ignored: ${PAGE_OWNED.includes(key) ? 'the page sets it itself' : 'no such setting'} `
+          + `(${m}'s own settings: ${methodKeys(schema, m).join(', ') || 'none'})`);
         continue;
       }
       const r = validateValue(schema, key, v, state.params[m]?.[key]);
@@ -538,7 +560,7 @@ export function parseHash(schema, hash) {
       continue;
     }
     if (!Object.hasOwn(schema.byKey, k)) {
-      notices.push(`unknown setting '${k.slice(0, 40)}' ignored`);
+      notices.push(unknownKey(schema, k));
       continue;
     }
     const r = validateValue(schema, k, v, state.shared[k]);
@@ -546,7 +568,69 @@ export function parseHash(schema, hash) {
     state.shared[k] = r.value;
   }
   for (const [m, p] of Object.entries(params)) state.params[m] = { ...state.params[m], ...p };
+  const big = networkNotice(schema, state);
+  if (big) notices.push(big);
   return { state, flags, notices };
+}
+
+/** The notice for a key the page does not know: the nearest known key, and where the rest are. */
+function unknownKey(schema, k) {
+  const known = [...SETTINGS.map((r) => r.key).filter((x) => Object.hasOwn(schema.byKey, x)), 'methods', 'preset',
+    ...Object.keys(FLAGS)];
+  const near = known.map((x) => [x, editDistance(k.toLowerCase(), x)]).sort((a, b) => a[1] - b[1])[0];
+  const hint = near && near[1] <= Math.max(1, Math.floor(near[0].length / 3)) ? `did you mean '${near[0]}'? ` : '';
+  return `unknown setting ${quote(k)} ignored (${hint}allowed: ${known.join(', ')}, or method.key for a method's own settings)`;
+}
+
+/** Levenshtein distance (short strings: keys). */
+function editDistance(a, b) {
+  if (a.length > 64) return a.length;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/**
+ * The most parameters a network from a link may have: each method's worker holds its own copy
+ * with gradients, optimizer moments and utilities (about 36 bytes a parameter), so 1,000,000
+ * is ~36 MB of WebAssembly memory per method. Larger networks belong on the command line.
+ */
+export const MAX_PARAMS = 1000000;
+
+/** Parameters of the state's network, counted from its widths (layer norm and biases included). */
+export function paramCount(state) {
+  const s = state.shared;
+  const widths = (s.hidden || '').split(',').filter(Boolean).map(Number);
+  // a generated problem's input size (0: its own default, at most 784); other problems are small
+  const inputs = isGenerated(state) ? (Number(s.gen_dim) || 784) : 0;
+  const outputs = isGenerated(state) ? (Number(s.gen_classes) || 10) : 1;
+  let n = 0;
+  let prev = inputs;
+  for (const w of [...widths, outputs]) {
+    n += (prev + 1) * w + (s.layer_norm === 'true' ? 2 * w : 0);
+    prev = w;
+  }
+  return n;
+}
+
+/**
+ * A network too large for a browser tab (widths that would take gigabytes over the methods'
+ * workers) falls back to the default preset's widths; returns the notice, or null.
+ */
+function networkNotice(schema, state) {
+  const n = paramCount(state);
+  if (n <= MAX_PARAMS) return null;
+  const was = state.shared.hidden;
+  state.shared.hidden = presetState(schema, DEFAULT_PRESET).shared.hidden;
+  return `hidden: widths ${quote(was)} on ${state.shared.gen_dim ?? '?'} inputs make a network of `
+    + `${n.toLocaleString('en-US')} parameters, more than the page's ${MAX_PARAMS.toLocaleString('en-US')} `
+    + `(allowed: width \u00d7 depth within that; the CLI has no such limit); using ${state.shared.hidden}`;
 }
 
 // ------------------------------------------------------------------ runs and commands

@@ -271,6 +271,66 @@ describe('the web page', { concurrency: false }, () => {
     await page.close();
   });
 
+  // Bad links, each loaded as a fresh page: [hash, what the notice must say (every pattern)].
+  // The notice names the key and the allowed values; the page still builds and runs.
+  const BAD_HASHES = [
+    ['nonsense=1', [/unknown setting 'nonsense' ignored/, /allowed: problem, tasks, .*methods, preset/]],
+    ['lrr=0.1', [/unknown setting 'lrr'/, /did you mean 'lr'\?/]],
+    ['activation=swish', [/^activation: 'swish' is not one of relu, .*tanh, sigmoid/, /using relu/]],
+    ['optimizer=adam', [/^optimizer: 'adam' is not one of sgd, .*adamw/]],
+    ['problem=mnist', [/^problem: unknown problem 'mnist' \(allowed: .*pclusters/]],
+    ['layer_norm=maybe', [/^layer_norm: 'maybe' is not true or false \(allowed: 1, true, yes, on, 0, false, no, off\)/]],
+    ['lr=NaN', [/^lr: 'NaN' is not a number \(allowed: a number in \(0, \d+\]\); using 0\.1/]],
+    ['lr=Infinity', [/^lr: 'Infinity' is not a number \(allowed: a number in \(0, /]],
+    ['lr=-Infinity', [/^lr: '-Infinity' is not a number \(allowed: /]],
+    ['tasks=1e999', [/^tasks: '1e999' is not a finite number \(allowed: a whole number in \[1, 5000\]\)/]],
+    ['tasks=2.5', [/^tasks: '2\.5' is not a whole number \(allowed: a whole number in \[1, 5000\]\)/]],
+    ['tasks=-5', [/^tasks: -5 is outside \[1, 5000\]; using 1$/]],
+    ['batch_size=99999999', [/^batch_size: 99999999 is outside \[1, 1024\]; using 1024$/]],
+    ['seed=-1', [/^seed: '-1' is not an unsigned 64-bit integer \(allowed: 0 to 18446744073709551615\)/]],
+    ['hidden=100000,100000', [/^hidden: widths in \[1, 1024\]; using 1024,1024/, /1,000,000/]],
+    ['hidden=1024,1024,1024,1024,1024,1024,1024,1024', [/^hidden: widths '1024(,1024){7}' on 128 inputs make a network of 7,[\d,]+ parameters, more than the page's 1,000,000/, /using 10,10,10$/]],
+    ['gen_dim=4096&hidden=1024', [/^hidden: widths '1024' on 4096 inputs .* parameters/]],
+    ['hidden=1,x,3', [/^hidden: '1,x,3' is not a list of widths like 100,100,100 \(allowed: up to 8 widths in \[1, 1024\]\)/]],
+    ['tasks=5&tasks=7', [/^tasks: given more than once; using the last value/]],
+    ['tasks=%FF%FE', [/^tasks: could not decode the value '%FF%FE' \(not UTF-8 percent-encoding\)/]],
+    ['%E2%28%A1=1', [/^could not decode the key '%E2%28%A1'/]],
+    ['tasks=%00%01%7F', [/^tasks: '\\u0000\\u0001\\u007f' is not a number \(allowed: a whole number in \[1, 5000\]\)/]],
+    ['methods=none,magic', [/^methods: unknown method 'magic' ignored \(allowed: none, .*swr\)/]],
+    ['preset=huge', [/^preset: unknown preset 'huge' ignored \(allowed: small, layernorm, large\)/]],
+    ['bogus.lr=1', [/^setting 'bogus\.lr' for unknown method 'bogus' ignored \(allowed methods: none, /]],
+    ['swr.swr_period=abc', [/^swr\.swr_period: 'abc' is not a number \(allowed: a whole number in \[/]],
+    ['kernels=avx2', [/^'kernels' ignored: the page sets it itself/]],
+  ];
+
+  it(`refuses ${BAD_HASHES.length} bad links, each with a message naming the key and the allowed values`, async (t) => {
+    const page = await browser.context.newPage();
+    for (const [hash, patterns] of BAD_HASHES) {
+      await page.goto('about:blank');
+      await page.goto(`${site.url}#${hash}`);
+      await waitReady(page);
+      const shown = await page.evaluate(() => ({
+        notice: !document.getElementById('notice').hidden,
+        items: [...document.querySelectorAll('#notice-text li')].map((li) => li.textContent),
+        status: document.documentElement.dataset.status,
+        controls: document.querySelectorAll('#sections select, #sections input').length,
+        canvases: document.querySelectorAll('#charts canvas').length,
+        run: !document.getElementById('run').disabled,
+      }));
+      assert.ok(shown.notice, `${hash}: no notice shown`);
+      for (const p of patterns) {
+        assert.ok(shown.items.some((i) => p.test(i)), `${hash}: no notice matches ${p}; shown: ${shown.items.join(' | ')}`);
+      }
+      assert.equal(shown.status, 'idle', hash);
+      assert.ok(shown.controls > 5 && shown.canvases > 0 && shown.run, `${hash}: the page is not usable: ${JSON.stringify(shown)}`);
+    }
+    t.diagnostic(`${BAD_HASHES.length} bad links refused with a specific message; e.g. ${BAD_HASHES.slice(0, 3).map(([h]) => h).join(', ')}`);
+    // still usable: the last bad link's page trains a clean link to the end
+    await page.evaluate(() => { location.hash = 'tasks=2&autoplay=1'; });
+    assert.equal(await waitStatus(page, ['done', 'error']), 'done');
+    await page.close();
+  });
+
   for (const variant of ['plain', 'sandboxed']) {
     it(`runs embedded in an iframe on another origin (${variant})`, async (t) => {
       const page = await browser.context.newPage();
