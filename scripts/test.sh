@@ -70,13 +70,22 @@ if [ "$mode" != quick ]; then
 fi
 
 step "web page: both wasm flavours, the site, headless Chromium"
-if scripts/build-web.sh >/dev/null && node tests/web/page.test.mjs; then :; else failed+=("web-page"); fi
+if scripts/build-web.sh >/dev/null && node tests/web/page.test.mjs && node tests/web/security.test.mjs; then :; else failed+=("web-page"); fi
+
+# The 10-minute load test (6 methods at once; tests/web/load.test.mjs) needs only web/dist: it
+# can start in the background right after the web-page step and overlap the steps after it.
+step "web page under load: 6 methods for 10 minutes, bounded memory (headless Chromium)"
+mkdir -p tests/artifacts
+node tests/web/load.test.mjs >tests/artifacts/load.log 2>&1 &
+load_pid=$!
 
 if [ "$mode" != quick ]; then
-  # 4 targets x 2 minutes, two at a time (4 min), plus the clang ASan build (1-5 min)
+  # about 5 minutes: 4 targets x 2 minutes, two at a time, plus the clang build
   step "fuzzing: every parser 2 minutes under ASan + UBSan (scripts/fuzz.sh)"
   scripts/fuzz.sh 120 || failed+=("fuzz")
 fi
+
+if wait "$load_pid"; then tail -n 40 tests/artifacts/load.log; else cat tests/artifacts/load.log; failed+=("web-load"); fi
 
 echo
 if [ "${#failed[@]}" -gt 0 ]; then
