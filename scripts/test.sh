@@ -80,7 +80,7 @@ node tests/web/load.test.mjs >tests/artifacts/load.log 2>&1 &
 load_pid=$!
 
 if [ "$mode" != quick ]; then
-  # about 5 minutes: 4 targets x 2 minutes, two at a time, plus the clang build
+  # 4 targets x 2 minutes, two at a time (4 min), plus the clang ASan build (1-5 min)
   step "fuzzing: every parser 2 minutes under ASan + UBSan (scripts/fuzz.sh)"
   scripts/fuzz.sh 120 || failed+=("fuzz")
 fi
