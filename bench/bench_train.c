@@ -2,10 +2,18 @@
  * bench_train.c: examples per second of plab training steps (forward, backward, SGD update)
  * for the networks the performance record tracks, on the scalar and on every SIMD backend.
  *
- *   bench_train [--seconds S] [--kernels name] [--nets SPEC,...] [--unfused] [--json]
+ *   bench_train [--seconds S] [--kernels name] [--family strict|fma|both] [--repeat R]
+ *               [--cpu-time] [--nets SPEC,...] [--unfused] [--json]
  * --unfused times backward + optimizer step separately instead of the fused SGD path that
- * plab_run uses for plain SGD.
+ * plab_run uses for plain SGD. --family picks the kernel family (default strict); `both`
+ * times strict and fma alternately on each backend. --repeat measures every row R times
+ * (interleaved), so that a noisy machine shows its spread. --cpu-time divides by the process's
+ * CPU time instead of wall time: on a machine shared by many, time spent descheduled is then
+ * not counted (caches and memory bandwidth are still shared).
  * SPEC is "784-100-100-100-10:30" (layer widths, then the batch size).
+ * --mnist fills the batch of a 784-input net with the first MNIST training images (pixel / 255)
+ * and labels instead of random values (about 19 % nonzero pixels either way; the zeros of
+ * real images cluster), so the zero terms the kernels skip are those of real training.
  *
  * Each measurement repeats steps on one fixed random batch for about S seconds (default 1)
  * after a warm-up; one thread. Compare backends as ratios from one run: the machine is shared.
@@ -20,10 +28,13 @@
 #include "optim.h"
 #include "plab.h"
 
+static int use_cpu_time; /* --cpu-time: this process's CPU seconds, not wall seconds */
+static plab_dataset mnist; /* --mnist: the training set (n = 0 when not asked for) */
+
 static double now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(use_cpu_time ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -78,10 +89,12 @@ static void step(plab_net *net, plab_optim *opt, const float *x, const int32_t *
 }
 
 /* Examples per second of training steps of one shape on one backend. */
-static double measure(const shape *s, plab_kernels_id k, double seconds, int fused)
+static double measure(const shape *s, plab_kernels_id k, plab_kernel_family fam, double seconds,
+                      int fused)
 {
     plab_net_desc d;
     plab_net_desc_default(&d);
+    d.kernel_family = fam;
     d.input_dim = s->widths[0];
     d.output_dim = s->widths[s->depth - 1];
     d.num_hidden = s->depth - 2;
@@ -111,6 +124,11 @@ static double measure(const shape *s, plab_kernels_id k, double seconds, int fus
         x[i] = plab_rng_uniform(&r) < 0.2f ? plab_rng_uniform(&r) : 0.0f;
     for (int i = 0; i < s->batch; i++)
         y[i] = out > 1 ? (int32_t)plab_rng_below(&r, (uint32_t)out) : 0;
+    if (mnist.n >= s->batch && in == mnist.rows * mnist.cols && out == 10)
+        for (int i = 0; i < s->batch * in; i++) {
+            x[i] = (float)mnist.images[i] / 255.0f;
+            y[i / in] = mnist.labels[i / in];
+        }
     for (int i = 0; i < s->batch * out; i++)
         t[i] = plab_rng_uniform(&r);
     const int32_t *labels = out > 1 ? y : NULL;
@@ -139,7 +157,8 @@ static double measure(const shape *s, plab_kernels_id k, double seconds, int fus
 int main(int argc, char **argv)
 {
     double seconds = 1.0;
-    int json = 0, fused = 1;
+    int json = 0, fused = 1, repeat = 1;
+    int fam_lo = PLAB_FAMILY_STRICT, fam_hi = PLAB_FAMILY_STRICT;
     const char *nets = default_nets;
     plab_kernels_id only = PLAB_KERNELS_AUTO;
     for (int i = 1; i < argc; i++) {
@@ -155,23 +174,53 @@ int main(int argc, char **argv)
                         argv[i]);
                 return 2;
             }
+        } else if (strcmp(argv[i], "--family") == 0 && i + 1 < argc) {
+            const char *f = argv[++i];
+            if (strcmp(f, "strict") && strcmp(f, "fma") && strcmp(f, "both")) {
+                fprintf(stderr, "bench_train: --family must be strict, fma or both\n");
+                return 2;
+            }
+            fam_lo = strcmp(f, "fma") == 0 ? PLAB_FAMILY_FMA : PLAB_FAMILY_STRICT;
+            fam_hi = strcmp(f, "strict") == 0 ? PLAB_FAMILY_STRICT : PLAB_FAMILY_FMA;
+        } else if (strcmp(argv[i], "--cpu-time") == 0) {
+            use_cpu_time = 1;
+        } else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
+            repeat = atoi(argv[++i]);
+            if (repeat < 1) {
+                fprintf(stderr, "bench_train: --repeat must be >= 1\n");
+                return 2;
+            }
         } else if (strcmp(argv[i], "--nets") == 0 && i + 1 < argc) {
             nets = argv[++i];
         } else if (strcmp(argv[i], "--unfused") == 0) {
             fused = 0;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
+        } else if (strcmp(argv[i], "--mnist") == 0) {
+            char err[512];
+            if (plab_dataset_load_named(NULL, ".", "mnist", 1, NULL, &mnist, err, sizeof err) !=
+                PLAB_OK) {
+                fprintf(stderr, "bench_train: --mnist: %s\n", err);
+                return 2;
+            }
         } else {
-            fprintf(stderr, "usage: bench_train [--seconds S] [--kernels name] [--nets SPEC,...] [--unfused] [--json]\n");
+            fprintf(stderr, "usage: bench_train [--seconds S] [--kernels name] [--family "
+                            "strict|fma|both] [--repeat R] [--cpu-time] [--nets SPEC,...] [--unfused] "
+                            "[--json] [--mnist]\n");
             return 2;
         }
     }
-    plab_kernels_id ks[PLAB_KERNELS_COUNT];
+    /* columns: every (backend, family) this machine runs */
+    plab_kernels_id ks[2 * PLAB_KERNELS_COUNT];
+    plab_kernel_family fs[2 * PLAB_KERNELS_COUNT];
     int nk = 0;
     for (int i = PLAB_KERNELS_SCALAR; i < PLAB_KERNELS_COUNT; i++)
-        if (plab_kernels_available((plab_kernels_id)i) &&
-            (only == PLAB_KERNELS_AUTO || only == (plab_kernels_id)i))
-            ks[nk++] = (plab_kernels_id)i;
+        for (int f = fam_lo; f <= fam_hi; f++)
+            if (plab_kernel_family_available((plab_kernels_id)i, (plab_kernel_family)f) &&
+                (only == PLAB_KERNELS_AUTO || only == (plab_kernels_id)i)) {
+                ks[nk] = (plab_kernels_id)i;
+                fs[nk++] = (plab_kernel_family)f;
+            }
     shape shapes[32];
     size_t ns = 0;
     char buf[1024];
@@ -186,23 +235,28 @@ int main(int argc, char **argv)
     }
     if (!json) {
         printf("%-28s", "examples/s (one thread)");
-        for (int j = 0; j < nk; j++)
-            printf("%12s", plab_kernels_name(ks[j]));
+        for (int j = 0; j < nk; j++) {
+            char col[32];
+            snprintf(col, sizeof col, "%s%s", plab_kernels_name(ks[j]),
+                     fs[j] == PLAB_FAMILY_FMA ? "-fma" : "");
+            printf("%12s", col);
+        }
         printf("\n");
     }
-    for (size_t i = 0; i < ns; i++) {
+    for (size_t i = 0; i < ns * (size_t)repeat; i++) {
         for (int j = 0; j < nk; j++) {
-            double v = measure(&shapes[i], ks[j], seconds, fused);
+            double v = measure(&shapes[i / repeat], ks[j], fs[j], seconds, fused);
             if (json) {
                 char net[64];
-                snprintf(net, sizeof net, "%.63s", shapes[i].name);
+                snprintf(net, sizeof net, "%.63s", shapes[i / repeat].name);
                 *strchr(net, ':') = 0;
-                printf("{\"peer\": \"plab-%s%s\", \"net\": \"%s\", \"batch\": %d, "
+                printf("{\"peer\": \"plab-%s%s%s\", \"net\": \"%s\", \"batch\": %d, "
                        "\"examples_per_s\": %.1f}\n",
-                       plab_kernels_name(ks[j]), fused ? "" : "-unfused", net, shapes[i].batch, v);
+                       plab_kernels_name(ks[j]), fs[j] == PLAB_FAMILY_FMA ? "-fma" : "",
+                       fused ? "" : "-unfused", net, shapes[i / repeat].batch, v);
             } else {
                 if (j == 0)
-                    printf("%-28s", shapes[i].name);
+                    printf("%-28s", shapes[i / repeat].name);
                 printf("%12.0f", v);
             }
             fflush(stdout);
@@ -210,5 +264,6 @@ int main(int argc, char **argv)
         if (!json)
             printf("\n");
     }
+    plab_dataset_free(&mnist);
     return 0;
 }

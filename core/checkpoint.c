@@ -26,6 +26,13 @@ uint64_t plab_config_fingerprint(const plab_config *c)
         if (strcmp(k->key, "tasks") == 0 || strcmp(k->key, "kernels") == 0 ||
             strcmp(k->key, "fused_update") == 0 || strcmp(k->key, "data_dir") == 0)
             continue;
+        if (strcmp(k->key, "kernel_family") == 0) { /* changes the bits: the resolved family */
+            plab_kernel_family f = plab_kernel_family_resolve((plab_kernels_id)c->kernels,
+                                                              (plab_kernel_family)c->kernel_family);
+            if (f != PLAB_FAMILY_STRICT) /* strict adds nothing: older checkpoints still load */
+                h = plab_fnv1a(h, "kernel_family=fma", sizeof "kernel_family=fma");
+            continue;
+        }
         char buf[PLAB_PATH_MAX + 8];
         plab_config_get(c, k->key, buf, sizeof buf);
         h = plab_fnv1a(h, k->key, strlen(k->key) + 1);

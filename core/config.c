@@ -35,6 +35,7 @@ static const char *const frozen_names[] = {"spec", "code", NULL};
 static const char *const fused_names[] = {"off", "auto", NULL};
 static const char *const kernel_names[] = {"auto", "scalar", "sse2",   "avx2",
                                            "neon", "wasm",   "avx512", NULL};
+static const char *const family_names[] = {"strict", "fma", "auto", NULL};
 
 typedef struct entry {
     plab_key_info info;
@@ -131,6 +132,9 @@ static const entry table[] = {
          "frozen-unit upper bound: hi - 0.01 (spec) or hi + 0.01 (the paper's code)"),
     /* engine */
     ENUM("kernels", "engine", kernels, kernel_names, "kernel backend"),
+    ENUM("kernel_family", "engine", kernel_family, family_names,
+         "strict: no FMA, the same bits everywhere (wasm too); fma: fused multiply-adds, the "
+         "same bits on native backends with FMA; auto: fma where measured faster"),
     ENUM("fused_update", "engine", fused_update, fused_names,
          "fuse plain SGD into the backward pass when no method needs gradients (same bits)"),
 };
@@ -169,6 +173,7 @@ void plab_config_default(plab_config *c)
     c->redo_utility = PLAB_UTIL_ACTIVATION;
     c->probe_every = 1;
     c->kernels = PLAB_KERNELS_AUTO;
+    c->kernel_family = PLAB_FAMILY_AUTO;
     c->fused_update = 1;
 }
 
@@ -490,6 +495,10 @@ plab_status plab_config_check(const plab_config *c, char *err, size_t err_size)
     if (!plab_kernels_available((plab_kernels_id)c->kernels))
         FAIL("key 'kernels': backend '%s' is not available on this machine",
              kernel_names[c->kernels]);
+    if (!plab_kernel_family_available((plab_kernels_id)c->kernels,
+                                      (plab_kernel_family)c->kernel_family))
+        FAIL("key 'kernel_family': 'fma' is not available in WebAssembly (it has no fused "
+             "multiply-add); allowed: strict, auto");
     return plab_problem_check(c, err, err_size);
 #undef FAIL
 }
@@ -509,6 +518,7 @@ void plab_config_net_desc(const plab_config *c, int input_dim, int output_dim, p
     d->init = (plab_init_scheme)c->init;
     d->loss = loss;
     d->max_batch = c->batch_size;
+    d->kernel_family = c->kernel_family;
 }
 
 void plab_config_optim_desc(const plab_config *c, plab_optim_desc *d)

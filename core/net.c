@@ -264,7 +264,7 @@ plab_status plab_net_create(const plab_net_desc *d, plab_kernels_id kernels,
     if (st != PLAB_OK)
         return st;
     plab_kernels k;
-    st = plab_kernels_fill(kernels, &k);
+    st = plab_kernels_fill_family(kernels, (plab_kernel_family)d->kernel_family, &k);
     if (st != PLAB_OK)
         return st;
     size_t bytes = plab_net_bytes(d);

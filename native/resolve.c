@@ -130,6 +130,9 @@ int resolve(const settings *file, const settings *flags, resolved *out, char *er
         snprintf(err, n, "%s", msg);
         return EXIT_USAGE;
     }
+    /* config.json records the family this machine resolved `auto` to: it changes the bits */
+    c->kernel_family =
+        plab_kernel_family_resolve((plab_kernels_id)c->kernels, (plab_kernel_family)c->kernel_family);
     return EXIT_OK;
 }
 
@@ -142,6 +145,7 @@ int resolve_from_config_json(const char *path, resolved *out, char *err, size_t 
         return EXIT_USAGE;
     }
     plab_config_default(&out->cfg);
+    out->cfg.kernel_family = PLAB_FAMILY_STRICT; /* a config.json without the key predates fma */
     int rc = apply_layer(&s, NULL, &out->cfg, err, n) == 0 ? EXIT_OK : EXIT_USAGE;
     snprintf(out->preset, sizeof out->preset, "%s", label_of(&s, NULL, "preset", "synthetic"));
     snprintf(out->method, sizeof out->method, "%s", label_of(&s, NULL, "method", "none"));

@@ -2,6 +2,8 @@
  * test_golden.c: the golden-trace test. Every scenario of support/golden.c, run on every
  * kernel backend this machine has, must reproduce the hash in tests/golden/traces.txt: the
  * same bits across backends, compilers, optimization levels and (tests/wasm) WebAssembly.
+ * The fma kernel family, where available, must reproduce tests/golden/traces_fma.txt on every
+ * backend too.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,26 +26,33 @@ static void test_scenarios(void **state)
     int nk = test_backends(ks);
     assert_true(nk >= 1);
     int failures = 0;
-    for (int i = 0; i < golden_count; i++) {
-        uint64_t want;
-        if (golden_expected(src, golden_scenarios[i].name, &want) != 0) {
-            fprintf(stderr, "no golden hash for '%s' (run scripts/update-golden.sh)\n",
-                    golden_scenarios[i].name);
-            failures++;
-            continue;
-        }
-        for (int j = 0; j < nk; j++) {
-            uint64_t got;
-            double loss;
-            assert_int_equal(golden_run(&golden_scenarios[i], ks[j], &got, &loss), PLAB_OK);
-            if (got != want) {
-                fprintf(stderr, "%s on %s: trace %016llx, golden %016llx\n",
-                        golden_scenarios[i].name, plab_kernels_name(ks[j]),
-                        (unsigned long long)got, (unsigned long long)want);
+    for (int f = PLAB_FAMILY_STRICT; f <= PLAB_FAMILY_FMA; f++)
+        for (int i = 0; i < golden_count; i++) {
+            uint64_t want;
+            if (golden_expected_family(src, (plab_kernel_family)f, golden_scenarios[i].name,
+                                       &want) != 0) {
+                fprintf(stderr, "no %s golden hash for '%s' (run scripts/update-golden.sh)\n",
+                        plab_kernel_family_name((plab_kernel_family)f), golden_scenarios[i].name);
                 failures++;
+                continue;
+            }
+            for (int j = 0; j < nk; j++) {
+                uint64_t got;
+                double loss;
+                if (!plab_kernel_family_available(ks[j], (plab_kernel_family)f))
+                    continue;
+                assert_int_equal(golden_run_family(&golden_scenarios[i], ks[j],
+                                                   (plab_kernel_family)f, &got, &loss),
+                                 PLAB_OK);
+                if (got != want) {
+                    fprintf(stderr, "%s on %s (%s): trace %016llx, golden %016llx\n",
+                            golden_scenarios[i].name, plab_kernels_name(ks[j]),
+                            plab_kernel_family_name((plab_kernel_family)f),
+                            (unsigned long long)got, (unsigned long long)want);
+                    failures++;
+                }
             }
         }
-    }
     assert_int_equal(failures, 0);
 }
 

@@ -342,12 +342,13 @@ typedef struct gemm_ctx {
     int nt;
     plab_rng rng;
     int specials; /* 1: one NaN or inf in A (a single special source per output element) */
+    const plab_kernels *ref; /* NULL: the strict scalar reference */
 } gemm_ctx;
 
 static void gemm_same(int N, int I, int O, int c, void *vctx)
 {
     gemm_ctx *g = vctx;
-    const plab_kernels *ref = plab_kernels_scalar();
+    const plab_kernels *ref = g->ref ? g->ref : plab_kernels_scalar();
     size_t off = (size_t)(c % 3);
     int bias = c % 2;
     fbuf A = fb_input(&g->rng, (size_t)N * I, off, 0), W = fb_input(&g->rng, (size_t)O * I, off, 0);
@@ -1032,12 +1033,14 @@ static void test_scalar_elementwise_vs_double(void **state)
 
 /* fused_sgd equals gemm_nn, gemm_tn, colsum, sgd (weights and bias) and a per-row asum done
  * one after the other by the scalar reference, and every backend equals scalar. */
-static void test_fused_sgd(void **state)
+/* fused_sgd of family fam on every backend against the family's unfused scalar kernels. */
+static void fused_sgd_family(plab_kernel_family fam)
 {
-    (void)state;
     plab_kernels_id ids[PLAB_KERNELS_COUNT];
     int nb = test_backends(ids);
-    const plab_kernels *s = plab_kernels_scalar();
+    plab_kernels sref;
+    assert_int_equal(plab_kernels_fill_family(PLAB_KERNELS_SCALAR, fam, &sref), PLAB_OK);
+    const plab_kernels *s = &sref;
     static const int Ns[] = {1, 2, 3};
     static const int dims[] = {1, 7, 8, 9, 17, 100, 784};
     plab_rng r;
@@ -1075,7 +1078,9 @@ static void test_fused_sgd(void **state)
                     const plab_kernels *K = s;
                     plab_kernels tab;
                     if (k >= 0) {
-                        assert_int_equal(plab_kernels_fill(ids[k], &tab), PLAB_OK);
+                        if (!plab_kernel_family_available(ids[k], fam))
+                            continue;
+                        assert_int_equal(plab_kernels_fill_family(ids[k], fam, &tab), PLAB_OK);
                         K = &tab;
                     }
                     memcpy(Wf, W0, nW * 4);
@@ -1101,6 +1106,81 @@ static void test_fused_sgd(void **state)
             }
 }
 
+static void test_fused_sgd(void **state)
+{
+    (void)state;
+    fused_sgd_family(PLAB_FAMILY_STRICT);
+}
+
+/* ---------------------------------------------------------------- the fma family */
+
+/* Every fma-capable SIMD backend's fma table (out has room for PLAB_KERNELS_COUNT - 1). */
+static int fma_tables(plab_kernels *out)
+{
+    plab_kernels_id ids[PLAB_KERNELS_COUNT];
+    int n = test_backends(ids), m = 0;
+    for (int i = 0; i < n; i++)
+        if (ids[i] != PLAB_KERNELS_SCALAR && plab_kernel_family_available(ids[i], PLAB_FAMILY_FMA))
+            assert_int_equal(plab_kernels_fill_family(ids[i], PLAB_FAMILY_FMA, &out[m++]),
+                             PLAB_OK);
+    return m;
+}
+
+/* fma backends give the fmaf reference's bytes, on the strict tests' shapes and specials. */
+static void test_fma_gemms_match_fmaf_reference(void **state)
+{
+    (void)state;
+    static gemm_ctx g;
+    static plab_kernels ref;
+    assert_int_equal(plab_kernels_fill_family(PLAB_KERNELS_SCALAR, PLAB_FAMILY_FMA, &ref), PLAB_OK);
+    g.ref = &ref;
+    g.nt = fma_tables(g.t);
+    g.specials = 0;
+    plab_rng_seed(&g.rng, 3, PLAB_STREAM_DATA, 103);
+    cases_checked = 0;
+    for_gemm_shapes(gemm_same, &g);
+    g.specials = 1;
+    for (int a = 0; a < N_SMALL; a++)
+        for (int b = 0; b < N_SMALL; b++)
+            gemm_same(small_dims[a], small_dims[b], small_dims[(a + b) % N_SMALL], a + b, &g);
+    gemm_same(30, 784, 100, 0, &g);
+    print_message("fma gemms: %ld comparisons over %d backend(s)\n", cases_checked, g.nt);
+}
+
+static void test_fma_fused_sgd(void **state)
+{
+    (void)state;
+    fused_sgd_family(PLAB_FAMILY_FMA);
+}
+
+/* The fma tables really fuse, in the dot-form tail and the axpy form: with a = 1 + 2^-12,
+ * a * a = 1 + 2^-11 + 2^-24 rounds to 1 + 2^-11, so -(1 + 2^-11) + a * a is 0 in strict and
+ * 2^-24 fused. The family changes only the products, so colsum stays strict everywhere. */
+static void test_fma_family_fuses(void **state)
+{
+    (void)state;
+    plab_kernels t[PLAB_KERNELS_COUNT + 1];
+    int nt = fma_tables(t);
+    assert_int_equal(plab_kernels_fill_family(PLAB_KERNELS_SCALAR, PLAB_FAMILY_FMA, &t[nt++]),
+                     PLAB_OK);
+    float a = 1.0f + 0x1p-12f, c = -(1.0f + 0x1p-11f);
+    float A[2] = {c, a}, W[2] = {1.0f, a}, Z, G, dA[2];
+    plab_kernels_scalar()->gemm_nt(A, W, NULL, &Z, 1, 2, 1);
+    assert_true(Z == 0.0f);
+    for (int i = 0; i < nt; i++) {
+        t[i].gemm_nt(A, W, NULL, &Z, 1, 2, 1); /* Z = A W^T over I = 2 (the tail) */
+        t[i].gemm_tn(A, W, &G, 2, 1, 1);       /* G = sum over n = 2 of A[n] W[n] */
+        t[i].gemm_nn(A, W, dA, 1, 1, 2);       /* dA = sum over o = 2 of A[o] W[o] */
+        if (Z != 0x1p-24f || G != 0x1p-24f || dA[0] != 0x1p-24f)
+            fail_msg("%s fma table: %a %a %a, want 0x1p-24 (fused)", plab_kernels_name(t[i].id),
+                     Z, G, dA[0]);
+    }
+    /* auto never depends on a forced backend (forcing one must not change the bits) */
+    for (int i = PLAB_KERNELS_SCALAR; i < PLAB_KERNELS_COUNT; i++)
+        assert_int_equal(plab_kernel_family_resolve((plab_kernels_id)i, PLAB_FAMILY_AUTO),
+                         plab_kernel_family_resolve(PLAB_KERNELS_AUTO, PLAB_FAMILY_AUTO));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1115,6 +1195,9 @@ int main(void)
         cmocka_unit_test(test_activation_special_values),
         cmocka_unit_test(test_adamw_flush),
         cmocka_unit_test(test_fused_sgd),
+        cmocka_unit_test(test_fma_gemms_match_fmaf_reference),
+        cmocka_unit_test(test_fma_fused_sgd),
+        cmocka_unit_test(test_fma_family_fuses),
         cmocka_unit_test(test_scalar_gemms_vs_double),
         cmocka_unit_test(test_scalar_layernorm_vs_double),
         cmocka_unit_test(test_scalar_elementwise_vs_double),

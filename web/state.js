@@ -638,7 +638,7 @@ function networkNotice(schema, state) {
 /** The settings of one method's run, in order: shared, then method, then its parameters. */
 export function runSettings(state, method) {
   const out = sharedKeys(state).map((k) => [k, state.shared[k]]);
-  out.push(['method', method]);
+  out.push(['kernel_family', 'strict'], ['method', method]); // wasm's family: the CLI command must match it
   for (const [k, v] of Object.entries(state.params[method] || {})) out.push([k, v]);
   return out;
 }

@@ -84,6 +84,30 @@ int plab_kernels_available(plab_kernels_id id);
 /* The backend AUTO resolves to on this machine. */
 plab_kernels_id plab_kernels_best(void);
 
+/*
+ * Kernel families. STRICT (no FMA) gives the same bits on every backend and in wasm. FMA fuses
+ * each multiply-add of the matrix products into one rounding, in the same fixed order: the same
+ * bits on every native backend (AVX2 and AVX-512 fuse in SIMD; scalar, SSE2 and NEON use the
+ * fmaf reference's products), other bits than STRICT; not in wasm. AUTO is FMA where this
+ * machine's best backend fuses natively (AVX2 with FMA, AVX-512), where it measured >= 1.3x
+ * faster than STRICT (docs/PERFORMANCE.md), else STRICT; it never depends on a forced backend,
+ * so forcing one never changes the bits. A zeroed description or config is STRICT.
+ */
+typedef enum plab_kernel_family {
+    PLAB_FAMILY_STRICT = 0,
+    PLAB_FAMILY_FMA,
+    PLAB_FAMILY_AUTO,
+    PLAB_FAMILY_COUNT
+} plab_kernel_family;
+
+/* "strict", "fma", "auto" ("unknown" out of range). */
+const char *plab_kernel_family_name(plab_kernel_family f);
+/* 1 if backend id (AUTO: the best here) is available and can run family f: STRICT and AUTO
+ * always, FMA everywhere but in WebAssembly. */
+int plab_kernel_family_available(plab_kernels_id id, plab_kernel_family f);
+/* The concrete family (STRICT or FMA) f means here (id is ignored: see AUTO above). */
+plab_kernel_family plab_kernel_family_resolve(plab_kernels_id id, plab_kernel_family f);
+
 /* ---------------------------------------------------------------- network description */
 
 typedef enum plab_activation {
@@ -126,6 +150,7 @@ typedef struct plab_net_desc {
     plab_init_scheme init;
     plab_loss loss;
     int max_batch;     /* the largest batch size a step may use (>= 1) */
+    int kernel_family; /* plab_kernel_family (AUTO resolves per backend); 0 is STRICT */
 } plab_net_desc;
 
 /* Defaults: 784-100-100-100-10, ReLU, no LN, Kaiming normal, cross-entropy, max_batch 30. */
@@ -178,7 +203,8 @@ typedef struct plab_net plab_net;
  * Creates a network with zero parameters; initialize them with plab_net_init_params.
  * One planned allocation holds parameters, gradients and every activation buffer.
  * Errors: PLAB_E_INVALID for a bad description (message via plab_net_desc_check),
- * PLAB_E_UNSUPPORTED for a kernel backend this machine cannot run, PLAB_E_NOMEM.
+ * PLAB_E_UNSUPPORTED for a kernel backend (or d->kernel_family on it) this machine cannot run,
+ * PLAB_E_NOMEM.
  * On failure *out is NULL.
  */
 plab_status plab_net_create(const plab_net_desc *d, plab_kernels_id kernels,
@@ -410,6 +436,7 @@ typedef struct plab_config {
     int frozen_upper_rule;    /* 0 spec (hi - 0.01), 1 code (hi + 0.01) */
     /* engine */
     int kernels;              /* plab_kernels_id */
+    int kernel_family;        /* plab_kernel_family: changes the bits, so it is recorded */
     int fused_update;         /* 1 auto: fuse plain SGD into the backward pass when allowed; 0 off */
 } plab_config;
 
@@ -616,7 +643,9 @@ plab_status plab_run_checkpoint_save(const plab_run *r, void *buf, size_t size);
 plab_status plab_run_checkpoint_load(plab_run *r, const void *buf, size_t size, char *err,
                                      size_t err_size);
 /* A 64-bit fingerprint of a config's canonical text, without `tasks`, `kernels`,
- * `fused_update` and `data_dir` (they do not change the bits of a run). */
+ * `fused_update` and `data_dir` (they do not change the bits of a run); `kernel_family` counts
+ * as its resolved value, strict as nothing (so a strict run's checkpoint never loads into an
+ * fma run, and checkpoints from before the key existed still load). */
 uint64_t plab_config_fingerprint(const plab_config *c);
 
 /* ---------------------------------------------------------------- datasets: IDX files (idx.c) */

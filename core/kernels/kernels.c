@@ -2,7 +2,8 @@
  * kernels.c: backend registry and run-time selection.
  *
  * Each backend table starts as a copy of the scalar reference and overrides what it
- * implements, so a backend that lacks a kernel falls back to the same bits.
+ * implements, so a backend that lacks a kernel falls back to the same bits. An fma-family
+ * table starts from the scalar table with the fmaf reference's products (kernels_scalar_fma.c).
  */
 #include <string.h>
 
@@ -76,6 +77,72 @@ plab_kernels_id plab_kernels_best(void)
         if (compiled_in(order[i]))
             return order[i];
     return PLAB_KERNELS_SCALAR;
+}
+
+static const char *const family_names[PLAB_FAMILY_COUNT] = {"strict", "fma", "auto"};
+
+const char *plab_kernel_family_name(plab_kernel_family f)
+{
+    return (unsigned)f < PLAB_FAMILY_COUNT ? family_names[f] : "unknown";
+}
+
+/* The CPU executes FMA instructions (x86-64; AVX-512F machines all have it, but ask anyway). */
+static int cpu_has_fma(void)
+{
+#if (defined(__x86_64__) || defined(_M_X64)) && defined(__GNUC__)
+    return __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+/* A backend whose fma table is its own fused code (the others take the fmaf reference's). */
+static int native_fma(plab_kernels_id id)
+{
+    return (id == PLAB_KERNELS_AVX2 || id == PLAB_KERNELS_AVX512) && cpu_has_fma();
+}
+
+int plab_kernel_family_available(plab_kernels_id id, plab_kernel_family f)
+{
+    if (!plab_kernels_available(id) || (unsigned)f >= PLAB_FAMILY_COUNT)
+        return 0;
+#if defined(__EMSCRIPTEN__)
+    return f != PLAB_FAMILY_FMA; /* WebAssembly has no FMA: the page and its CLI command are strict */
+#else
+    return 1;
+#endif
+}
+
+plab_kernel_family plab_kernel_family_resolve(plab_kernels_id id, plab_kernel_family f)
+{
+    (void)id; /* auto depends on the machine, never on a forced backend: forcing one keeps the bits */
+    if (f != PLAB_FAMILY_AUTO)
+        return f;
+    /* fma where this machine's best backend fuses natively and measured >= 1.3x faster than
+     * strict (docs/PERFORMANCE.md) */
+    return plab_kernel_family_available(PLAB_KERNELS_AUTO, PLAB_FAMILY_FMA) &&
+                   native_fma(plab_kernels_best())
+               ? PLAB_FAMILY_FMA
+               : PLAB_FAMILY_STRICT;
+}
+
+plab_status plab_kernels_fill_family(plab_kernels_id id, plab_kernel_family f, plab_kernels *out)
+{
+    f = plab_kernel_family_resolve(id, f);
+    if (f == PLAB_FAMILY_STRICT || !plab_kernel_family_available(id, f))
+        return f == PLAB_FAMILY_STRICT ? plab_kernels_fill(id, out) : PLAB_E_UNSUPPORTED;
+    if (id == PLAB_KERNELS_AUTO)
+        id = plab_kernels_best();
+    plab_status st = plab_kernels_fill(id, out);
+    if (st != PLAB_OK)
+        return st;
+    if (id == PLAB_KERNELS_AVX2 && native_fma(id))
+        plab_kernels_fill_avx2_fma(out);
+    else if (id == PLAB_KERNELS_AVX512 && native_fma(id))
+        plab_kernels_fill_avx512_fma(out);
+    else /* the backend's own elementwise kernels, the reference's fused products */
+        plab_kernels_fill_scalar_fma(out);
+    return PLAB_OK;
 }
 
 plab_status plab_kernels_fill(plab_kernels_id id, plab_kernels *out)

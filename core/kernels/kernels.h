@@ -5,6 +5,14 @@
  * (kernels_sse2.c, kernels_avx2.c, kernels_avx512.c, kernels_neon.c, kernels_wasm.c) override entries and must
  * give the same bits: they perform the same IEEE operations in the same order, never FMA.
  *
+ * The fma family (plab_kernel_family) changes one thing: in gemm_nt, gemm_tn, gemm_nn and the
+ * dA and gradient accumulations of fused_sgd, each `s + a * b` (lane terms, dot-form tail terms,
+ * axpy terms) is one fused multiply-add, rounded once; the order rules below are unchanged, as
+ * are the bias add, the combine tree, the updates, the reductions and the elementwise kernels.
+ * Reference: kernels_scalar_fma.c (fmaf). kernels_avx2_fma.c and kernels_avx512_fma.c compile
+ * the strict sources again with -mfma and PLAB_FMA_FAMILY, so a change to a strict product
+ * body (e.g. skipping zero terms) reaches both families; mirror it in kernels_scalar_fma.c.
+ *
  * Reduction order, the one rule that makes this possible:
  *   - "dot form" (gemm_nt, the reductions): the K terms are split into 8 lanes, lane j summing
  *     terms k = j, j+8, j+16, ... below K8 = K - K%8 in increasing k, starting from +0.0f;
@@ -84,6 +92,9 @@ const plab_kernels *plab_kernels_scalar(void);
  * backend is not compiled in or this machine cannot run it. No global state: each user owns
  * its copy. */
 plab_status plab_kernels_fill(plab_kernels_id id, plab_kernels *out);
+/* The same for a kernel family (AUTO resolved by plab_kernel_family_resolve); PLAB_E_UNSUPPORTED
+ * where plab_kernel_family_available says no. plab_kernels_fill is the STRICT family. */
+plab_status plab_kernels_fill_family(plab_kernels_id id, plab_kernel_family f, plab_kernels *out);
 
 /* Backend fillers: copy the scalar table and override what they implement. */
 void plab_kernels_fill_sse2(plab_kernels *k);
@@ -91,6 +102,11 @@ void plab_kernels_fill_avx2(plab_kernels *k);
 void plab_kernels_fill_avx512(plab_kernels *k);
 void plab_kernels_fill_neon(plab_kernels *k);
 void plab_kernels_fill_wasm(plab_kernels *k);
+/* fma family fillers, applied to the scalar table: the fmaf reference's products, or a whole
+ * backend compiled with fused multiply-adds. */
+void plab_kernels_fill_scalar_fma(plab_kernels *k);
+void plab_kernels_fill_avx2_fma(plab_kernels *k);
+void plab_kernels_fill_avx512_fma(plab_kernels *k);
 
 /* Shared scalar helpers that SIMD backends call for tails and small sizes. */
 float plab_reduce8(const float lanes[8]);

@@ -21,6 +21,20 @@
 
 typedef __m256 v8;
 
+/* acc + a b, the one operation the two kernel families differ in (kernels.h). Compiled on its
+ * own this file is the strict family: a separate multiply and add, two roundings.
+ * kernels_avx2_fma.c defines PLAB_FMA_FAMILY, adds -mfma and includes this file: one fused
+ * operation, one rounding, in the same places and the same order. */
+#ifdef PLAB_FMA_FAMILY
+#define MADD8(acc, a, b) _mm256_fmadd_ps(a, b, acc)
+#define MADDF(acc, a, b) fmaf(a, b, acc)
+#define FILL_AVX2 plab_kernels_fill_avx2_fma
+#else
+#define MADD8(acc, a, b) _mm256_add_ps(acc, _mm256_mul_ps(a, b))
+#define MADDF(acc, a, b) ((acc) + (a) * (b))
+#define FILL_AVX2 plab_kernels_fill_avx2
+#endif
+
 /* Tile sizes. gemm_nt: an NT_RN x NT_RO tile of (n, o) pairs, one accumulator each;
  * axpy form: AX_R output rows x AX_C vectors of 8 columns. 16 ymm registers. */
 #ifndef NT_RN
@@ -97,7 +111,7 @@ PLAB_INLINE void nt_tile(const float *A, const float *W, const float *b, float *
         for (int r = 0; r < RN; r++) {
             v8 a = _mm256_loadu_ps(A + (size_t)r * I + k);
             for (int c = 0; c < RO; c++)
-                acc[r][c] = _mm256_add_ps(acc[r][c], _mm256_mul_ps(a, w[c]));
+                acc[r][c] = MADD8(acc[r][c], a, w[c]);
         }
     }
     for (int r = 0; r < RN; r++)
@@ -105,7 +119,7 @@ PLAB_INLINE void nt_tile(const float *A, const float *W, const float *b, float *
             const float *a = A + (size_t)r * I, *w = W + (size_t)c * I;
             float s = reduce8(acc[r][c]);
             for (int k = I8; k < I; k++)
-                s += a[k] * w[k];
+                s = MADDF(s, a[k], w[k]);
             Z[(size_t)r * O + c] = b ? s + b[c] : s;
         }
 }
@@ -162,7 +176,7 @@ PLAB_INLINE void axpy_tile(const float *S, size_t sT, size_t sR, const float *V,
         for (int r = 0; r < R; r++) {
             v8 d = _mm256_set1_ps(s[(size_t)r * sR]);
             for (int c = 0; c < C; c++)
-                acc[r][c] = _mm256_add_ps(acc[r][c], _mm256_mul_ps(d, x[c]));
+                acc[r][c] = MADD8(acc[r][c], d, x[c]);
         }
     }
     for (int r = 0; r < R; r++)
@@ -500,9 +514,9 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
                 v8 d = _mm256_set1_ps(dZ[(size_t)n * O + o]);
                 if (dA) {
                     float *da = dA + (size_t)n * I + i;
-                    _mm256_storeu_ps(da, _mm256_add_ps(_mm256_loadu_ps(da), _mm256_mul_ps(d, wv)));
+                    _mm256_storeu_ps(da, MADD8(_mm256_loadu_ps(da), d, wv));
                 }
-                g = _mm256_add_ps(g, _mm256_mul_ps(d, _mm256_loadu_ps(A + (size_t)n * I + i)));
+                g = MADD8(g, d, _mm256_loadu_ps(A + (size_t)n * I + i));
             }
             _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_mul_ps(wv, kv), _mm256_mul_ps(lv, g)));
             acc = _mm256_add_ps(acc, abs8(g));
@@ -513,8 +527,8 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
             for (int n = 0; n < N; n++) {
                 float d = dZ[(size_t)n * O + o];
                 if (dA)
-                    dA[(size_t)n * I + i] += d * w[i];
-                g += d * A[(size_t)n * I + i];
+                    dA[(size_t)n * I + i] = MADDF(dA[(size_t)n * I + i], d, w[i]);
+                g = MADDF(g, d, A[(size_t)n * I + i]);
             }
             w[i] = w[i] * keep - lr * g;
             s += fabsf(g);
@@ -528,7 +542,7 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
     }
 }
 
-void plab_kernels_fill_avx2(plab_kernels *k)
+void FILL_AVX2(plab_kernels *k)
 {
     k->gemm_nt = gemm_nt;
     k->gemm_tn = gemm_tn;

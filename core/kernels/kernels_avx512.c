@@ -30,6 +30,20 @@
 #endif
 
 typedef __m512 v16;
+
+/* acc + a b, the one operation the two kernel families differ in (kernels.h). Compiled on its
+ * own this file is the strict family: a separate multiply and add, two roundings.
+ * kernels_avx512_fma.c defines PLAB_FMA_FAMILY, adds -mfma and includes this file: one fused
+ * operation, one rounding, in the same places and the same order. */
+#ifdef PLAB_FMA_FAMILY
+#define MADD16(acc, a, b) _mm512_fmadd_ps(a, b, acc)
+#define MADDF(acc, a, b) fmaf(a, b, acc)
+#define FILL_AVX512 plab_kernels_fill_avx512_fma
+#else
+#define MADD16(acc, a, b) _mm512_add_ps(acc, _mm512_mul_ps(a, b))
+#define MADDF(acc, a, b) ((acc) + (a) * (b))
+#define FILL_AVX512 plab_kernels_fill_avx512
+#endif
 typedef __m256 v8;
 typedef __mmask16 m16;
 
@@ -159,7 +173,7 @@ PLAB_INLINE void nt_tile(const float *A, const float *W, const float *b, float *
         for (int r = 0; r < RN; r++) {
             v16 a = _mm512_broadcast_f32x8(_mm256_loadu_ps(A + (size_t)r * I + k));
             for (int c = 0; c < RC; c++)
-                acc[r][c] = _mm512_add_ps(acc[r][c], _mm512_mul_ps(a, w[c]));
+                acc[r][c] = MADD16(acc[r][c], a, w[c]);
         }
     }
     if (RC == NT_RC && !odd) {
@@ -177,7 +191,7 @@ PLAB_INLINE void nt_tile(const float *A, const float *W, const float *b, float *
             const float *a0 = A + (size_t)r * I, *a1 = A + (size_t)r1 * I;
             for (int k = I8; k < I; k++) {
                 v16 a = _mm512_insertf32x8(_mm512_set1_ps(a0[k]), _mm256_set1_ps(a1[k]), 1);
-                s = _mm512_add_ps(s, _mm512_mul_ps(a, _mm512_loadu_ps(wt + 16 * (k - I8))));
+                s = MADD16(s, a, _mm512_loadu_ps(wt + 16 * (k - I8)));
             }
             if (b)
                 s = _mm512_add_ps(s, bias);
@@ -196,7 +210,7 @@ PLAB_INLINE void nt_tile(const float *A, const float *W, const float *b, float *
                     const float *a = A + (size_t)r * I, *w = W + (size_t)col * I;
                     float s = plab_reduce8(l + 8 * h);
                     for (int k = I8; k < I; k++)
-                        s += a[k] * w[k];
+                        s = MADDF(s, a[k], w[k]);
                     Z[(size_t)r * O + col] = b ? s + b[col] : s;
                 }
             }
@@ -272,7 +286,7 @@ PLAB_INLINE void axpy_tile(const float *S, size_t sT, size_t sR, const float *V,
         for (int r = 0; r < R; r++) {
             v16 d = _mm512_set1_ps(s[(size_t)r * sR]);
             for (int c = 0; c < C; c++)
-                acc[r][c] = _mm512_add_ps(acc[r][c], _mm512_mul_ps(d, x[c]));
+                acc[r][c] = MADD16(acc[r][c], d, x[c]);
         }
     }
     for (int r = 0; r < R; r++)
@@ -651,12 +665,12 @@ PLAB_INLINE void fused_block(float *W, const float *A, const float *dZ, float *d
             v16 x = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mk, da);
 #pragma GCC unroll 8
             for (int j = 0; j < RO; j++)
-                x = _mm512_add_ps(x, _mm512_mul_ps(_mm512_set1_ps(dz[j]), w[j]));
+                x = MADD16(x, _mm512_set1_ps(dz[j]), w[j]);
             _mm512_mask_storeu_ps(da, mk, x);
         }
 #pragma GCC unroll 8
         for (int j = 0; j < RO; j++)
-            g[j] = _mm512_add_ps(g[j], _mm512_mul_ps(_mm512_set1_ps(dz[j]), a));
+            g[j] = MADD16(g[j], _mm512_set1_ps(dz[j]), a);
     }
 #pragma GCC unroll 8
     for (int j = 0; j < RO; j++)
@@ -728,7 +742,7 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
         fused_rows(W, b, A, dZ, dA, gbias, rowabs, N, I, O, lr, keep, o, o == 0, 1);
 }
 
-void plab_kernels_fill_avx512(plab_kernels *k)
+void FILL_AVX512(plab_kernels *k)
 {
     k->gemm_nt = gemm_nt;
     k->gemm_tn = gemm_tn;

@@ -53,12 +53,19 @@ static void on_window(void *ctx, const plab_window_row *w)
 plab_status golden_run(const golden_scenario *s, plab_kernels_id k, uint64_t *hash,
                        double *last_loss)
 {
+    return golden_run_family(s, k, PLAB_FAMILY_STRICT, hash, last_loss);
+}
+
+plab_status golden_run_family(const golden_scenario *s, plab_kernels_id k, plab_kernel_family f,
+                              uint64_t *hash, double *last_loss)
+{
     plab_config c;
     plab_config_default(&c);
     plab_status st = apply(&c, s->settings);
     if (st != PLAB_OK)
         return st;
     c.kernels = (int)k;
+    c.kernel_family = (int)f;
     plab_run *r;
     char err[256];
     st = plab_run_create(&c, NULL, NULL, &r, err, sizeof err);
@@ -80,8 +87,15 @@ plab_status golden_run(const golden_scenario *s, plab_kernels_id k, uint64_t *ha
 
 int golden_expected(const char *source_dir, const char *name, uint64_t *hash)
 {
+    return golden_expected_family(source_dir, PLAB_FAMILY_STRICT, name, hash);
+}
+
+int golden_expected_family(const char *source_dir, plab_kernel_family fam, const char *name,
+                           uint64_t *hash)
+{
     char path[1024], line[256];
-    snprintf(path, sizeof path, "%s/tests/golden/traces.txt", source_dir);
+    snprintf(path, sizeof path, "%s/tests/golden/traces%s.txt", source_dir,
+             fam == PLAB_FAMILY_FMA ? "_fma" : "");
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
