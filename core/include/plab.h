@@ -89,9 +89,9 @@ plab_kernels_id plab_kernels_best(void);
  * each multiply-add of the matrix products into one rounding, in the same fixed order: the same
  * bits on every native backend (AVX2 and AVX-512 fuse in SIMD; scalar, SSE2 and NEON use the
  * fmaf reference's products), other bits than STRICT; not in wasm. AUTO is FMA where this
- * machine's best backend fuses natively (AVX2 with FMA, AVX-512), where it measured >= 1.3x
- * faster than STRICT (docs/PERFORMANCE.md), else STRICT; it never depends on a forced backend,
- * so forcing one never changes the bits. A zeroed description or config is STRICT.
+ * machine's best backend is AVX-512, the one where FMA measured >= 1.3x faster than STRICT
+ * (docs/PERFORMANCE.md), else STRICT; it never depends on a forced backend, so forcing one
+ * never changes the bits. A zeroed description or config is STRICT.
  */
 typedef enum plab_kernel_family {
     PLAB_FAMILY_STRICT = 0,
