@@ -890,9 +890,9 @@ static void remove_stale_temps(const char *dir)
     static const char *const names[] = {"state.ckpt", "config.json", "summary.json", "DONE",
                                         "DIVERGED"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        char p[PLAB_PATH_MAX + 48];
-        path_join(p, sizeof p, dir, names[i]);
-        strcat(p, TEMP_SUFFIX);
+        char name[32], p[PLAB_PATH_MAX + 48];
+        snprintf(name, sizeof name, "%s" TEMP_SUFFIX, names[i]);
+        path_join(p, sizeof p, dir, name);
         unlink(p);
     }
 }

@@ -16,7 +16,7 @@ expect 0 "$PLAB" run "${CFG[@]}" --out ref --quiet
 run_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$run_ms" -ge 100 ] || run_ms=100
 
-note "100 SIGKILLs at random moments, a share of them during checkpoint writes"
+note "100 SIGKILLs at random moments, a share of them during checkpoint writes (${SECONDS}s)"
 # Each start runs until killed: at a random moment (2.5-10 % of a whole run after its start, at
 # most CAP_MS), or,
 # every third start, while it writes state.ckpt: PLAB_TEST_CHECKPOINT_DELAY_MS pauses each
@@ -34,6 +34,7 @@ exec {nap_fd}<> <(:)
 nap() { read -rt "$1" -u "$nap_fd" || true; }
 # no wait longer than this: a sanitized build on a loaded machine stays within ctest's timeout
 CAP_MS=${PLAB_TEST_KILL_CAP_MS:-600}
+[ "${PLAB_TEST_SHORT:-0}" = 1 ] && CAP_MS=${PLAB_TEST_KILL_CAP_MS:-300}
 while [ "$kills" -lt "$KILLS" ]; do
   starts=$((starts + 1))
   [ "$starts" -lt $((KILLS * 4)) ] || fail "only $kills kills in $starts starts"
@@ -73,7 +74,7 @@ while [ "$kills" -lt "$KILLS" ]; do
     rm -rf killed
   fi
 done
-note "finish the last round"
+note "finish the last round (${SECONDS}s)"
 expect 0 "$PLAB" run "${CFG[@]}" --out killed
 grep -q "resuming at update" out || [ ! -e killed/state.ckpt ] || fail "the last start did not resume: $(cat out)"
 note "$(grep -o 'resuming at update.*' out || echo 'the last round started from scratch')"
@@ -84,7 +85,7 @@ note "$kills kills ($in_write during checkpoint writes) in $starts starts; $fini
 [ "$in_write" -ge $((KILLS / 5)) ] || fail "only $in_write of $kills kills landed during a checkpoint write"
 echo "kill_resume: $kills kills, $in_write during checkpoint writes, $finished runs, 0 temporary files"
 
-note "SIGKILL with a second method and a fast checkpoint cadence"
+note "SIGKILL with a second method and a fast checkpoint cadence (${SECONDS}s)"
 CFG2=(--method snp tasks=$tasks2 gen_dim=256 gen_pool=1500 hidden=100,100 snp_noise_var=1e-6 seed=3)
 expect 0 "$PLAB" run "${CFG2[@]}" --out ref2 --quiet
 kills=0
@@ -99,7 +100,7 @@ expect 0 "$PLAB" run "${CFG2[@]}" --out killed2
 note "$kills kills; $(grep -o 'resuming.*' out || echo 'finished before the last start')"
 same_files ref2 killed2 $OUTPUTS
 
-note "SIGINT: checkpoint, exit 4, resume"
+note "SIGINT: checkpoint, exit 4, resume (${SECONDS}s)"
 # wait_running FILE PID: until the run prints its first progress object (it is in its loop)
 wait_running() {
   for _ in $(seq 200); do
@@ -122,7 +123,7 @@ expect 0 "$PLAB" run "${CFG[@]}" --out intr
 grep -q "resuming at update" out || fail "the second run did not resume: $(cat out)"
 same_files ref intr $OUTPUTS
 
-note "SIGTERM likewise"
+note "SIGTERM likewise (${SECONDS}s)"
 "$PLAB" run "${CFG[@]}" --out term --checkpoint-secs 0 --json-progress > term.out 2> term.err &
 pid=$!
 wait_running term.out "$pid"
@@ -131,4 +132,4 @@ set +e; wait "$pid"; code=$?; set -e
 [ "$code" = 4 ] || fail "SIGTERM: exit $code, expected 4"
 expect 0 "$PLAB" resume term --quiet
 same_files ref term $OUTPUTS
-echo "kill_resume.sh: ok"
+echo "kill_resume.sh: ok (${SECONDS}s)"
