@@ -11,12 +11,12 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 PKGS=(build-essential gcc clang cmake pkg-config libcmocka-dev libcjson-dev zlib1g-dev
-      emscripten nodejs npm python3 chromium libclang-rt-14-dev)
+      emscripten nodejs npm python3 chromium libclang-rt-14-dev valgrind)
 # A package counts as present when dpkg has it or, for the tools a machine may carry from
 # elsewhere (Node.js and npm from NodeSource, say), when its command works: installing Debian's
 # npm over another Node.js fails with held packages.
 declare -A CMD=([nodejs]=node [npm]=npm [chromium]=chromium [python3]=python3 [cmake]=cmake
-                [clang]=clang [gcc]=gcc [emscripten]=emcc)
+                [clang]=clang [gcc]=gcc [emscripten]=emcc [valgrind]=valgrind)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" && continue

@@ -3,7 +3,9 @@
 #   build-test-gcc     gcc -O3, ctest once per kernel backend (PLAB_KERNELS=...)
 #   build-test-clang   clang -O3
 #   build-test-O0      gcc -O0: golden traces, kernels, fused update (determinism across -O levels)
-#   build-test-asan    gcc -O1 with AddressSanitizer + UndefinedBehaviorSanitizer
+#   build-test-asan    gcc with AddressSanitizer + UndefinedBehaviorSanitizer (RelWithDebInfo)
+#   build-test-asan-clang   the same with clang
+#   build-valgrind     scripts/valgrind.sh: memcheck on a short run and a checkpoint cycle
 #   build-wasm, build-wasm-scalar   Emscripten builds, tests run by Node
 # Usage: scripts/test.sh [quick]   (quick: gcc -O3 and wasm SIMD only)
 set -euo pipefail
@@ -21,10 +23,10 @@ native() { # dir, cmake args...
   cmake --build "$dir" -j "$jobs" >/dev/null
 }
 
-ctest_in() { # dir, label, [-R regex], env...
+ctest_in() { # dir, label, [-R|-E regex], env...
   local dir="$1" label="$2"; shift 2
   local filter=()
-  if [ "${1:-}" = -R ]; then filter=(-R "$2"); shift 2; fi
+  if [ "${1:-}" = -R ] || [ "${1:-}" = -E ]; then filter=("$1" "$2"); shift 2; fi
   if ! (cd "$dir" && env "$@" ctest --output-on-failure -j "$jobs" --timeout 900 "${filter[@]}"); then
     failed+=("$label")
   fi
@@ -52,9 +54,25 @@ if [ "$mode" != quick ]; then
     ctest_in build-test-O0 "gcc-O0/$k" -R "test_golden|test_fused" PLAB_KERNELS="$k"
   done
 
-  step "gcc ASan + UBSan (all backends)"
-  native build-test-asan -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPLAB_SANITIZE=ON
-  ctest_in build-test-asan asan ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+  # Sanitizers look for memory errors, leaks and undefined behaviour (any report fails), not
+  # for differences between backends (the steps above): the two long whole-run tests take the
+  # best backend only, the rest every backend; the CLI kill test runs a quarter of the tasks
+  # (PLAB_TEST_SHORT=1) and 30 kills instead of 100.
+  san_env=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 PLAB_TEST_SHORT=1 PLAB_TEST_KILLS=30)
+  long="test_golden|test_method_runs"
+  for cc in gcc clang; do
+    step "$cc ASan + UBSan (all backends; $long on $best)"
+    t0=$SECONDS
+    dir=build-test-asan; [ "$cc" = gcc ] || dir="build-test-asan-$cc"
+    native "$dir" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPLAB_SANITIZE=ON
+    ctest_in "$dir" "asan-$cc" -E "$long" "${san_env[@]}"
+    ctest_in "$dir" "asan-$cc/$best" -R "$long" "${san_env[@]}" PLAB_KERNELS="$best"
+    echo "$cc ASan + UBSan: $((SECONDS - t0)) s"
+  done
+
+  step "valgrind: a short run, a checkpoint cycle, test_checkpoint"
+  scripts/valgrind.sh || failed+=("valgrind")
 fi
 
 step "wasm SIMD128 under Node"
