@@ -357,9 +357,22 @@ static void gemm_same(int N, int I, int O, int c, void *vctx)
      * gets the clean dZ so no output element sees two NaN sources. */
     fbuf dZs = fb_input(&g->rng, (size_t)N * O, off, 0);
     memcpy(dZs.p, dZ.p, (size_t)N * O * sizeof(float));
+    /* and, for the zero-term rule (kernels.h), a special in Ws whose broadcast factors in dZn
+     * are +-0 for every other n, as the special in A has +-0 factors in dZ for every other o:
+     * a backend that multiplies instead of skipping makes a NaN there. */
+    fbuf Ws = fb_input(&g->rng, (size_t)O * I, off, 0), dZn = fb_input(&g->rng, (size_t)N * O, off, 0);
+    memcpy(Ws.p, W.p, (size_t)O * I * sizeof(float));
+    memcpy(dZn.p, dZ.p, (size_t)N * O * sizeof(float));
     if (g->specials) {
-        A.p[plab_rng_below(&g->rng, (uint32_t)(N * I))] = draw_special(&g->rng);
+        uint32_t ka = plab_rng_below(&g->rng, (uint32_t)(N * I));
+        uint32_t kw = plab_rng_below(&g->rng, (uint32_t)(O * I));
+        A.p[ka] = draw_special(&g->rng);
         dZs.p[plab_rng_below(&g->rng, (uint32_t)(N * O))] = draw_special(&g->rng);
+        Ws.p[kw] = draw_special(&g->rng);
+        for (int o = 0; o < O; o += 2)
+            dZ.p[(size_t)(ka / (uint32_t)I) * O + o] = o % 4 ? -0.0f : 0.0f;
+        for (int n = 0; n < N; n += 2)
+            dZn.p[(size_t)n * O + kw / (uint32_t)I] = n % 4 ? -0.0f : 0.0f;
     }
     fbuf Zr = fb_output((size_t)N * O, off, PAT_REF), Gr = fb_output((size_t)O * I, off, PAT_REF);
     fbuf dAr = fb_output((size_t)N * I, off, PAT_REF), gr = fb_output((size_t)O, off, PAT_REF);
@@ -367,6 +380,8 @@ static void gemm_same(int N, int I, int O, int c, void *vctx)
     ref->gemm_tn(dZ.p, A.p, Gr.p, N, I, O);
     ref->gemm_nn(dZs.p, W.p, dAr.p, N, I, O);
     ref->colsum(dZs.p, gr.p, N, O);
+    fbuf dAr2 = fb_output((size_t)N * I, off, PAT_REF);
+    ref->gemm_nn(dZn.p, Ws.p, dAr2.p, N, I, O);
     for (int i = 0; i < g->nt; i++) {
         const plab_kernels *k = &g->t[i];
         char ctx[128];
@@ -383,12 +398,14 @@ static void gemm_same(int N, int I, int O, int c, void *vctx)
         expect_same(ctx, "gemm_nn dA", &dAr, &dA);
         k->colsum(dZs.p, gs.p, N, O);
         expect_same(ctx, "colsum g", &gr, &gs);
+        k->gemm_nn(dZn.p, Ws.p, dA.p, N, I, O);
+        expect_same(ctx, "gemm_nn dA (zero factors)", &dAr2, &dA);
         fb_free(&Z);
         fb_free(&G);
         fb_free(&dA);
         fb_free(&gs);
     }
-    fbuf *all[] = {&A, &W, &b, &dZ, &dZs, &Zr, &Gr, &dAr, &gr};
+    fbuf *all[] = {&A, &W, &b, &dZ, &dZs, &Zr, &Gr, &dAr, &gr, &Ws, &dZn, &dAr2};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         fb_free(all[i]);
 }
@@ -1050,6 +1067,8 @@ static void fused_sgd_family(plab_kernel_family fam)
             for (size_t ci = 0; ci < sizeof dims / sizeof dims[0]; ci += 2) {
                 int N = Ns[a], I = dims[bi], O = dims[ci];
                 size_t nW = (size_t)O * I, nA = (size_t)N * I, nZ = (size_t)N * O;
+                /* keep = 1 lets a backend leave the rows whose dZ is all 0 untouched */
+                float keep = (bi + ci) % 2 ? 1.0f : 1.0f - 1e-4f;
                 float *W0 = malloc(nW * 4), *b0 = malloc((size_t)O * 4), *A = malloc(nA * 4);
                 float *dZ = malloc(nZ * 4), *G = malloc(nW * 4), *gb = malloc((size_t)O * 4);
                 float *Wr = malloc(nW * 4), *br = malloc((size_t)O * 4), *dAr = malloc(nA * 4);
@@ -1063,15 +1082,16 @@ static void fused_sgd_family(plab_kernel_family fam)
                 for (size_t i = 0; i < nA; i++)
                     A[i] = (i % 5 == 0) ? 0.0f : plab_rng_uniform(&r);
                 for (size_t i = 0; i < nZ; i++)
-                    dZ[i] = (i % 7 == 0) ? -0.0f : 0.2f * plab_rng_uniform(&r) - 0.1f;
+                    dZ[i] = (i % 7 == 0 || i % (size_t)O % 3 == 1) ? -0.0f
+                                                                   : 0.2f * plab_rng_uniform(&r) - 0.1f;
                 /* the unfused reference */
                 memcpy(Wr, W0, nW * 4);
                 memcpy(br, b0, (size_t)O * 4);
                 s->gemm_nn(dZ, Wr, dAr, N, I, O);
                 s->gemm_tn(dZ, A, G, N, I, O);
                 s->colsum(dZ, gb, N, O);
-                s->sgd(Wr, G, nW, 0.05f, 1.0f - 1e-4f);
-                s->sgd(br, gb, (size_t)O, 0.05f, 1.0f - 1e-4f);
+                s->sgd(Wr, G, nW, 0.05f, keep);
+                s->sgd(br, gb, (size_t)O, 0.05f, keep);
                 for (int o = 0; o < O; o++)
                     rowr[o] = s->asum(G + (size_t)o * I, (size_t)I);
                 for (int k = -1; k < nb; k++) {
@@ -1086,7 +1106,7 @@ static void fused_sgd_family(plab_kernel_family fam)
                     memcpy(Wf, W0, nW * 4);
                     memcpy(bf, b0, (size_t)O * 4);
                     memset(dAf, 0xA5, nA * 4);
-                    K->fused_sgd(Wf, bf, A, dZ, dAf, gbf, rowf, N, I, O, 0.05f, 1.0f - 1e-4f);
+                    K->fused_sgd(Wf, bf, A, dZ, dAf, gbf, rowf, N, I, O, 0.05f, keep);
                     const char *name = k < 0 ? "scalar" : plab_kernels_name(ids[k]);
                     if (memcmp(Wf, Wr, nW * 4) || memcmp(bf, br, (size_t)O * 4) ||
                         memcmp(dAf, dAr, nA * 4) || memcmp(gbf, gb, (size_t)O * 4) ||
@@ -1096,7 +1116,7 @@ static void fused_sgd_family(plab_kernel_family fam)
                     /* dA = NULL (the first layer) leaves the rest identical */
                     memcpy(Wf, W0, nW * 4);
                     memcpy(bf, b0, (size_t)O * 4);
-                    K->fused_sgd(Wf, bf, A, dZ, NULL, gbf, rowf, N, I, O, 0.05f, 1.0f - 1e-4f);
+                    K->fused_sgd(Wf, bf, A, dZ, NULL, gbf, rowf, N, I, O, 0.05f, keep);
                     if (memcmp(Wf, Wr, nW * 4) || memcmp(rowf, rowr, (size_t)O * 4))
                         fail_msg("fused_sgd without dA on %s differs (N=%d I=%d O=%d)", name, N,
                                  I, O);

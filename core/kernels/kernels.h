@@ -20,6 +20,12 @@
  *     k = K8..K-1 is then added one term at a time. (reduce8 in kernels_scalar.c)
  *   - "axpy form" (gemm_tn, gemm_nn, colsum): each output element is a sum in increasing
  *     index order starting from +0.0f, so vectorizing across outputs changes nothing.
+ *     In the products of this form (gemm_tn, gemm_nn and the products in fused_sgd) a term
+ *     whose broadcast factor dZ[n,o] is +-0 is skipped. For finite operands that changes no
+ *     bit (a sum started from +0.0f never becomes -0.0f in round-to-nearest, so adding +-0
+ *     leaves it as it is); it only differs from multiplying when the other operand is inf or
+ *     NaN (0 x inf = NaN), and every backend, the scalar reference included, skips alike.
+ *     After ReLU about half of dZ is exactly 0, so backward work about halves.
  *
  * Letters: N batch rows, I inputs (fan-in), O outputs (fan-out). All matrices row-major.
  */
@@ -111,6 +117,18 @@ void plab_kernels_fill_avx512_fma(plab_kernels *k);
 /* Shared scalar helpers that SIMD backends call for tails and small sizes. */
 float plab_reduce8(const float lanes[8]);
 float plab_dot_ref(const float *a, const float *b, int K);
+/* The terms of one axpy-form output row over T steps: for every t whose factor s[t*sT] is not
+ * +-0, in increasing t, the row V + t*ldv into vv and the factor into ss; returns their count.
+ * vv and ss hold T entries. */
+int plab_gather_terms(const float *s, size_t sT, int T, const float *V, size_t ldv,
+                      const float **vv, float *ss);
+/* fused_sgd's row o when dZ[:,o] (dz, stride O, N rows) is all +-0, keep is 1 and lr a positive
+ * finite number: every term is skipped, the gradient is +0.0f and W keep - lr (+0.0f) is W (for
+ * every W but a signaling NaN), so the row is neither read nor written (half the weight traffic
+ * of a batch-1 backward pass after ReLU). Does the bias update and rowabs = +0 and returns 1;
+ * returns 0, touching nothing, otherwise. */
+int plab_fused_zero_row(const float *dz, int N, int O, float *b, float *gbias, float *rowabs,
+                        float lr, float keep);
 
 #define PLAB_TINY 1e-30f
 

@@ -1,7 +1,7 @@
 /*
  * kernels_4wide.h: the kernel bodies shared by the three 4-wide backends (kernels_sse2.c,
  * kernels_neon.c, kernels_wasm.c). Each backend defines the v4/m4 types, the v_* wrappers,
- * v_reduce8 and its tile sizes (NT_RN, NT_RO, AX_R, AX_C, AX_C1, AX_TB, AX_PANEL), then includes
+ * v_reduce8 and its tile sizes (NT_RN, NT_RO, AX_RG, AX_C1, AX_TB, AX_PANEL), then includes
  * this file once; the bodies perform the scalar reference's IEEE operations in its order (see
  * kernels.h), so every 4-wide backend gives the same bits.
  */
@@ -69,76 +69,75 @@ static void gemm_nt(const float *A, const float *W, const float *b, float *Z, in
 
 /*
  * Axpy form, the shape shared by gemm_tn and gemm_nn:
- *   Out(r, i) = sum over t = 0..T-1, in order, from +0.0f, of S[t*sT + r*sR] * V[t*ldv + i].
- * One tile is R rows x C vectors of columns over a block of t; each element keeps its own
- * accumulator. The first block starts from a literal +0.0f register (so a first product of
- * -0.0f gives +0.0f, as in scalar); later blocks continue from the partial sum stored in Out,
- * which reloads as the same float, so blocking t changes no element's sequence of additions.
+ *   Out(r, i) = sum over t = 0..T-1, in order, from +0.0f, of S[t*sT + r*sR] * V[t*ldv + i],
+ * skipping every t whose factor S is +-0 (kernels.h). Each output row first gathers the list of
+ * its nonzero terms in a block of t (about half of dZ is 0 after ReLU), then one tile is that
+ * row x C vectors of columns, each element with its own accumulator. The first block starts
+ * from a literal +0.0f register (so a first product of -0.0f gives +0.0f, as in scalar); later
+ * blocks continue from the partial sum stored in Out, which reloads as the same float, so
+ * blocking t changes no element's sequence of additions.
  */
-PLAB_INLINE void axpy_tile(const float *S, size_t sT, size_t sR, const float *V, size_t ldv,
-                           float *Out, size_t ldo, int T, int first, const int R, const int C)
+PLAB_INLINE void list_tile(const float *const *vv, const float *ss, int m, int i, float *out,
+                           int first, const int C)
 {
-    v4 acc[AX_R > 1 ? AX_R : 1][AX_C > AX_C1 ? AX_C : AX_C1];
-    for (int r = 0; r < R; r++)
+    v4 acc[AX_C1];
+    for (int c = 0; c < C; c++)
+        acc[c] = first ? v_zero() : v_load(out + 4 * c);
+    for (int j = 0; j < m; j++) {
+        const float *v = vv[j] + i;
+        v4 d = v_set1(ss[j]);
         for (int c = 0; c < C; c++)
-            acc[r][c] = first ? v_zero() : v_load(Out + (size_t)r * ldo + 4 * c);
-    for (int t = 0; t < T; t++) {
-        const float *v = V + (size_t)t * ldv, *s = S + (size_t)t * sT;
-        v4 x[AX_C > AX_C1 ? AX_C : AX_C1];
-        for (int c = 0; c < C; c++)
-            x[c] = v_load(v + 4 * c);
-        for (int r = 0; r < R; r++) {
-            v4 d = v_set1(s[(size_t)r * sR]);
-            for (int c = 0; c < C; c++)
-                acc[r][c] = v_add(acc[r][c], v_mul(d, x[c]));
-        }
+            acc[c] = v_add(acc[c], v_mul(d, v_load(v + 4 * c)));
     }
-    for (int r = 0; r < R; r++)
-        for (int c = 0; c < C; c++)
-            v_store(Out + (size_t)r * ldo + 4 * c, acc[r][c]);
+    for (int c = 0; c < C; c++)
+        v_store(out + 4 * c, acc[c]);
 }
 
-/* Columns [i0, i1) of R rows (R, C constants): tiles of C vectors, single vectors, then the
- * last i1 - i < 4 columns in scalar code with the same order. */
-PLAB_INLINE void axpy_cols(const float *S, size_t sT, size_t sR, const float *V, float *Out, int I,
-                           int i0, int i1, int T, int first, const int R, const int C)
+/* Columns [i0, i1) of one row from its list of m terms (the rows vv[j] of V, the factors
+ * ss[j]): tiles of AX_C1 vectors, single vectors, then the last i1 - i < 4 columns in scalar
+ * code with the same order. */
+static void list_cols(const float *const *vv, const float *ss, int m, float *out, int i0, int i1,
+                      int first)
 {
     int i = i0;
-    for (; i + 4 * C <= i1; i += 4 * C)
-        axpy_tile(S, sT, sR, V + i, I, Out + i, I, T, first, R, C);
+    for (; i + 4 * AX_C1 <= i1; i += 4 * AX_C1)
+        list_tile(vv, ss, m, i, out + i, first, AX_C1);
     for (; i + 4 <= i1; i += 4)
-        axpy_tile(S, sT, sR, V + i, I, Out + i, I, T, first, R, 1);
-    for (; i < i1; i++)
-        for (int r = 0; r < R; r++) {
-            float g = first ? 0.0f : Out[(size_t)r * I + i];
-            for (int t = 0; t < T; t++)
-                g += S[(size_t)t * sT + (size_t)r * sR] * V[(size_t)t * I + i];
-            Out[(size_t)r * I + i] = g;
-        }
+        list_tile(vv, ss, m, i, out + i, first, 1);
+    for (; i < i1; i++) {
+        float g = first ? 0.0f : out[i];
+        for (int j = 0; j < m; j++)
+            g += ss[j] * vv[j][i];
+        out[i] = g;
+    }
 }
 
 /*
- * Out(R, I) row-major, blocked like a GEMM: t in blocks of AX_TB; columns in panels sized so
- * the tb x panel slice of V that every row tile reuses stays in L2 (a batch-1 outer product
- * gets whole rows, written contiguously); then AX_R-row tiles, and the remaining rows one at a
- * time with AX_C1 vectors, enough independent accumulators to hide the add latency.
+ * Out(R, I) row-major, blocked like a GEMM: t in blocks of AX_TB; rows in groups of AX_RG whose
+ * term lists are gathered once (on the stack: no allocation); columns in panels sized so the
+ * tb x panel slice of V that the group's rows reuse stays in L1.
  */
 static void axpy_rows(const float *S, size_t sT, size_t sR, const float *V, float *Out, int T,
                       int R, int I)
 {
-    int R0 = R - R % AX_R;
+    const float *vv[AX_RG][AX_TB];
+    float ss[AX_RG][AX_TB];
+    int m[AX_RG];
     for (int t0 = 0; t0 < T || t0 == 0; t0 += AX_TB) {
         int tb = T - t0 < AX_TB ? T - t0 : AX_TB, first = t0 == 0;
-        int ib = AX_PANEL / (tb > 1 ? tb : 1) / 64 * 64; /* floats, a multiple of every tile */
+        int ib = AX_PANEL / (tb > 1 ? tb : 1) / (4 * AX_C1) * (4 * AX_C1);
+        ib = ib > 4 * AX_C1 ? ib : 4 * AX_C1; /* floats, a multiple of the tile */
         const float *St = S + (size_t)t0 * sT, *Vt = V + (size_t)t0 * I;
-        for (int i0 = 0; i0 < I; i0 += ib) {
-            int i1 = I - i0 < ib ? I : i0 + ib, r = 0;
-            for (; r < R0; r += AX_R)
-                axpy_cols(St + r * sR, sT, sR, Vt, Out + (size_t)r * I, I, i0, i1, tb, first, AX_R,
-                          AX_C);
-            for (; r < R; r++)
-                axpy_cols(St + r * sR, sT, sR, Vt, Out + (size_t)r * I, I, i0, i1, tb, first, 1,
-                          AX_C1);
+        for (int r0 = 0; r0 < R; r0 += AX_RG) {
+            int rg = R - r0 < AX_RG ? R - r0 : AX_RG;
+            for (int g = 0; g < rg; g++)
+                m[g] = plab_gather_terms(St + (size_t)(r0 + g) * sR, sT, tb, Vt, (size_t)I, vv[g],
+                                         ss[g]);
+            for (int i0 = 0; i0 < I; i0 += ib) {
+                int i1 = I - i0 < ib ? I : i0 + ib;
+                for (int g = 0; g < rg; g++)
+                    list_cols(vv[g], ss[g], m[g], Out + (size_t)(r0 + g) * I, i0, i1, first);
+            }
         }
     }
 }
@@ -426,12 +425,16 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
     int I8 = I - I % 8;
     for (int o = 0; o < O; o++) {
         float *w = W + (size_t)o * I;
+        if (plab_fused_zero_row(dZ + o, N, O, b + o, gbias + o, rowabs + o, lr, keep))
+            continue;
         v4 acc_lo = v_zero(), acc_hi = v_zero();
         int i = 0;
         for (; i < I8; i += 8) {
             v4 w_lo = v_load(w + i), w_hi = v_load(w + i + 4);
             v4 g_lo = v_zero(), g_hi = v_zero();
             for (int n = 0; n < N; n++) {
+                if (dZ[(size_t)n * O + o] == 0.0f) /* skipped term (kernels.h) */
+                    continue;
                 v4 d = v_set1(dZ[(size_t)n * O + o]);
                 const float *a = A + (size_t)n * I + i;
                 if (dA) {
@@ -452,6 +455,8 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
             float g = 0.0f;
             for (int n = 0; n < N; n++) {
                 float d = dZ[(size_t)n * O + o];
+                if (d == 0.0f)
+                    continue;
                 if (dA)
                     dA[(size_t)n * I + i] += d * w[i];
                 g += d * A[(size_t)n * I + i];

@@ -36,27 +36,24 @@ typedef __m256 v8;
 #endif
 
 /* Tile sizes. gemm_nt: an NT_RN x NT_RO tile of (n, o) pairs, one accumulator each;
- * axpy form: AX_R output rows x AX_C vectors of 8 columns. 16 ymm registers. */
+ * axpy form: one output row x AX_C1 vectors of 8 columns. 16 ymm registers. */
 #ifndef NT_RN
 #define NT_RN 3
 #endif
 #ifndef NT_RO
 #define NT_RO 4
 #endif
-#ifndef AX_R
-#define AX_R 6
-#endif
-#ifndef AX_C
-#define AX_C 2
+#ifndef AX_RG
+#define AX_RG 8 /* rows whose term lists are gathered at once */
 #endif
 #ifndef AX_C1
-#define AX_C1 8 /* vectors per single-row tile */
+#define AX_C1 8 /* vectors of columns per tile */
 #endif
 #ifndef AX_TB
-#define AX_TB 128 /* summation steps per block */
+#define AX_TB 64 /* summation steps per block: 64 rows x one tile of V is 16 KiB, in L1 */
 #endif
 #ifndef AX_PANEL
-#define AX_PANEL 32768 /* floats of V one column panel spans (128 KiB) */
+#define AX_PANEL 4096 /* floats of V one column panel spans (16 KiB, in L1) */
 #endif
 
 /* plab_reduce8 of one register: t = lo + hi = (l0+l4, l1+l5, l2+l6, l3+l7), u0 = t0 + t2,
@@ -147,81 +144,102 @@ static void gemm_nt(const float *A, const float *W, const float *b, float *Z, in
 
 /*
  * Axpy form, the shape shared by gemm_tn and gemm_nn:
- *   Out(r, i) = sum over t = 0..T-1, in order, from +0.0f, of S[t*sT + r*sR] * V[t*ldv + i].
- * One tile is R rows x C vectors of columns over a block of t; each element keeps its own
- * accumulator. The first block starts from a literal +0.0f register (so a first product of
- * -0.0f gives +0.0f, as in scalar); later blocks continue from the partial sum stored in Out,
- * which reloads as the same float, so blocking t changes no element's sequence of additions.
- * With `rem` > 0 the tile is one partial vector (C = 1) of rem columns: masked loads read
- * zeros past the row end (never touching that memory) and masked stores write rem columns.
+ *   Out(r, i) = sum over t = 0..T-1, in order, from +0.0f, of S[t*sT + r*sR] * V[t*ldv + i],
+ * skipping every t whose factor S is +-0 (kernels.h). Each output row first gathers the list of
+ * its nonzero terms in a block of t (about half of dZ is 0 after ReLU), then one tile is that
+ * row x C vectors of columns, each element with its own accumulator. The first block starts
+ * from a literal +0.0f register (so a first product of -0.0f gives +0.0f, as in scalar); later
+ * blocks continue from the partial sum stored in Out, which reloads as the same float, so
+ * blocking t changes no element's sequence of additions. With `rem` > 0 the tile is one partial
+ * vector (C = 1) of rem columns: masked loads read zeros past the row end (never touching that
+ * memory) and masked stores write rem columns.
  */
-PLAB_INLINE void axpy_tile(const float *S, size_t sT, size_t sR, const float *V, size_t ldv,
-                           float *Out, size_t ldo, int T, int first, const int R, const int C,
-                           int rem)
+PLAB_INLINE void list_tile(const float *const *vv, const float *ss, int m, int i, float *out,
+                           int first, const int C, int rem)
 {
-    v8 acc[AX_R > 1 ? AX_R : 1][AX_C > AX_C1 ? AX_C : AX_C1];
+    v8 acc[AX_C1];
     __m256i mask = first_lanes(rem);
-    for (int r = 0; r < R; r++)
+    for (int c = 0; c < C; c++) {
+        int part = rem && c == C - 1;
+        acc[c] = first  ? _mm256_setzero_ps()
+                 : part ? _mm256_maskload_ps(out + 8 * c, mask)
+                        : _mm256_loadu_ps(out + 8 * c);
+    }
+    for (int j = 0; j < m; j++) {
+        const float *v = vv[j] + i;
+        v8 d = _mm256_set1_ps(ss[j]);
         for (int c = 0; c < C; c++) {
-            const float *o = Out + (size_t)r * ldo + 8 * c;
-            acc[r][c] = first ? _mm256_setzero_ps()
-                        : rem ? _mm256_maskload_ps(o, mask)
-                              : _mm256_loadu_ps(o);
-        }
-    for (int t = 0; t < T; t++) {
-        const float *v = V + (size_t)t * ldv, *s = S + (size_t)t * sT;
-        v8 x[AX_C > AX_C1 ? AX_C : AX_C1];
-        for (int c = 0; c < C; c++)
-            x[c] = rem ? _mm256_maskload_ps(v, mask) : _mm256_loadu_ps(v + 8 * c);
-        for (int r = 0; r < R; r++) {
-            v8 d = _mm256_set1_ps(s[(size_t)r * sR]);
-            for (int c = 0; c < C; c++)
-                acc[r][c] = MADD8(acc[r][c], d, x[c]);
+            int part = rem && c == C - 1;
+            acc[c] = MADD8(acc[c], d,
+                           part ? _mm256_maskload_ps(v + 8 * c, mask) : _mm256_loadu_ps(v + 8 * c));
         }
     }
-    for (int r = 0; r < R; r++)
-        for (int c = 0; c < C; c++) {
-            if (rem)
-                _mm256_maskstore_ps(Out + (size_t)r * ldo, mask, acc[r][c]);
-            else
-                _mm256_storeu_ps(Out + (size_t)r * ldo + 8 * c, acc[r][c]);
-        }
+    for (int c = 0; c < C; c++) {
+        if (rem && c == C - 1)
+            _mm256_maskstore_ps(out + 8 * c, mask, acc[c]);
+        else
+            _mm256_storeu_ps(out + 8 * c, acc[c]);
+    }
 }
 
-/* Columns [i0, i1) of R rows (R, C constants): tiles of C vectors, then single vectors, the
- * last one masked. */
-PLAB_INLINE void axpy_cols(const float *S, size_t sT, size_t sR, const float *V, float *Out, int I,
-                           int i0, int i1, int T, int first, const int R, const int C)
+/* Columns [i0, i1) of one row from its list of m terms (the rows vv[j] of V, the factors
+ * ss[j]): tiles of AX_C1 vectors, then one tile of the 1..AX_C1 remaining vectors (enough
+ * independent accumulators to hide the add latency), the last one masked if partial. */
+static void list_cols(const float *const *vv, const float *ss, int m, float *out, int i0, int i1,
+                      int first)
 {
     int i = i0;
-    for (; i + 8 * C <= i1; i += 8 * C)
-        axpy_tile(S, sT, sR, V + i, I, Out + i, I, T, first, R, C, 0);
-    for (; i < i1; i += 8)
-        axpy_tile(S, sT, sR, V + i, I, Out + i, I, T, first, R, 1, i1 - i < 8 ? i1 - i : 0);
+    for (; i + 8 * AX_C1 <= i1; i += 8 * AX_C1)
+        list_tile(vv, ss, m, i, out + i, first, AX_C1, 0);
+    int left = i1 - i;
+    if (left <= 0)
+        return;
+    int nv = (left + 7) / 8, rem = left % 8;
+#define AX_CASE(k)                                                                                 \
+    case k:                                                                                        \
+        list_tile(vv, ss, m, i, out + i, first, k, rem);                                           \
+        break;
+    switch (nv) {
+        AX_CASE(1)
+        AX_CASE(2)
+        AX_CASE(3)
+        AX_CASE(4)
+        AX_CASE(5)
+        AX_CASE(6)
+        AX_CASE(7)
+        AX_CASE(8)
+    default:
+        break;
+    }
+#undef AX_CASE
 }
 
 /*
- * Out(R, I) row-major, blocked like a GEMM: t in blocks of AX_TB; columns in panels sized so
- * the tb x panel slice of V that every row tile reuses stays in L2 (a batch-1 outer product
- * gets whole rows, written contiguously); then AX_R-row tiles, and the remaining rows one at a
- * time with AX_C1 vectors, enough independent accumulators to hide the add latency.
+ * Out(R, I) row-major, blocked like a GEMM: t in blocks of AX_TB; rows in groups of AX_RG whose
+ * term lists are gathered once (on the stack: no allocation); columns in panels sized so the
+ * tb x panel slice of V that the group's rows reuse stays in L1.
  */
 static void axpy_rows(const float *S, size_t sT, size_t sR, const float *V, float *Out, int T,
                       int R, int I)
 {
-    int R0 = R - R % AX_R;
+    const float *vv[AX_RG][AX_TB];
+    float ss[AX_RG][AX_TB];
+    int m[AX_RG];
     for (int t0 = 0; t0 < T || t0 == 0; t0 += AX_TB) {
         int tb = T - t0 < AX_TB ? T - t0 : AX_TB, first = t0 == 0;
-        int ib = AX_PANEL / (tb > 1 ? tb : 1) / 64 * 64; /* floats, a multiple of every tile */
+        int ib = AX_PANEL / (tb > 1 ? tb : 1) / (8 * AX_C1) * (8 * AX_C1);
+        ib = ib > 8 * AX_C1 ? ib : 8 * AX_C1; /* floats, a multiple of the tile */
         const float *St = S + (size_t)t0 * sT, *Vt = V + (size_t)t0 * I;
-        for (int i0 = 0; i0 < I; i0 += ib) {
-            int i1 = I - i0 < ib ? I : i0 + ib, r = 0;
-            for (; r < R0; r += AX_R)
-                axpy_cols(St + r * sR, sT, sR, Vt, Out + (size_t)r * I, I, i0, i1, tb, first, AX_R,
-                          AX_C);
-            for (; r < R; r++)
-                axpy_cols(St + r * sR, sT, sR, Vt, Out + (size_t)r * I, I, i0, i1, tb, first, 1,
-                          AX_C1);
+        for (int r0 = 0; r0 < R; r0 += AX_RG) {
+            int rg = R - r0 < AX_RG ? R - r0 : AX_RG;
+            for (int g = 0; g < rg; g++)
+                m[g] = plab_gather_terms(St + (size_t)(r0 + g) * sR, sT, tb, Vt, (size_t)I, vv[g],
+                                         ss[g]);
+            for (int i0 = 0; i0 < I; i0 += ib) {
+                int i1 = I - i0 < ib ? I : i0 + ib;
+                for (int g = 0; g < rg; g++)
+                    list_cols(vv[g], ss[g], m[g], Out + (size_t)(r0 + g) * I, i0, i1, first);
+            }
         }
     }
 }
@@ -505,12 +523,16 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
     int I8 = I - I % 8;
     for (int o = 0; o < O; o++) {
         float *w = W + (size_t)o * I;
+        if (plab_fused_zero_row(dZ + o, N, O, b + o, gbias + o, rowabs + o, lr, keep))
+            continue;
         v8 acc = _mm256_setzero_ps();
         int i = 0;
         for (; i < I8; i += 8) {
             v8 wv = _mm256_loadu_ps(w + i);
             v8 g = _mm256_setzero_ps();
             for (int n = 0; n < N; n++) {
+                if (dZ[(size_t)n * O + o] == 0.0f) /* skipped term (kernels.h) */
+                    continue;
                 v8 d = _mm256_set1_ps(dZ[(size_t)n * O + o]);
                 if (dA) {
                     float *da = dA + (size_t)n * I + i;
@@ -526,6 +548,8 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
             float g = 0.0f;
             for (int n = 0; n < N; n++) {
                 float d = dZ[(size_t)n * O + o];
+                if (d == 0.0f)
+                    continue;
                 if (dA)
                     dA[(size_t)n * I + i] = MADDF(dA[(size_t)n * I + i], d, w[i]);
                 g = MADDF(g, d, A[(size_t)n * I + i]);

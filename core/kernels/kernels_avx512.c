@@ -48,26 +48,23 @@ typedef __m256 v8;
 typedef __mmask16 m16;
 
 /* Tile sizes. gemm_nt: NT_RN rows of A x NT_RC zmm of W row pairs (2 NT_RC columns);
- * axpy form: AX_R output rows x AX_C zmm of 16 columns, AX_C1 zmm for a single row.
+ * axpy form: one output row x AX_C1 zmm of 16 columns.
  * 32 zmm registers: 24 accumulators + operands. */
 #ifndef NT_RN
 #define NT_RN 6
 #endif
 #define NT_RC 4 /* the fast reduction below assumes 8 columns */
-#ifndef AX_R
-#define AX_R 6
-#endif
-#ifndef AX_C
-#define AX_C 4
+#ifndef AX_RG
+#define AX_RG 8 /* rows whose term lists are gathered at once */
 #endif
 #ifndef AX_C1
-#define AX_C1 8
+#define AX_C1 8 /* zmm of columns per tile */
 #endif
 #ifndef AX_TB
-#define AX_TB 128 /* summation steps per block */
+#define AX_TB 32 /* summation steps per block: 32 rows x one tile of V is 16 KiB, in L1 */
 #endif
 #ifndef AX_PANEL
-#define AX_PANEL 32768 /* floats of V one column panel spans (128 KiB) */
+#define AX_PANEL 4096 /* floats of V one column panel spans (16 KiB, in L1) */
 #endif
 #ifndef FU_RO
 #define FU_RO 4 /* fused_sgd: weight rows updated together */
@@ -258,66 +255,55 @@ static void gemm_nt(const float *A, const float *W, const float *b, float *Z, in
 
 /*
  * The shape shared by gemm_tn and gemm_nn:
- *   Out(r, i) = sum over t = 0..T-1, in order, from +0.0f, of S[t*sT + r*sR] * V[t*ldv + i].
- * One tile is R rows x C zmm of columns over a block of t; each element keeps its own
- * accumulator. The first block starts from a literal +0.0f register (so a first product of
- * -0.0f gives +0.0f, as in scalar); later blocks continue from the partial sum stored in Out,
- * which reloads as the same float, so blocking t changes no element's sequence of additions.
- * The last zmm of the tile covers the columns of `last` only (masked loads and stores).
+ *   Out(r, i) = sum over t = 0..T-1, in order, from +0.0f, of S[t*sT + r*sR] * V[t*ldv + i],
+ * skipping every t whose factor S is +-0 (kernels.h). Each output row first gathers the list of
+ * its nonzero terms in a block of t (about half of dZ is 0 after ReLU), then one tile is that
+ * row x C zmm of columns, each element with its own accumulator. The first block starts from a
+ * literal +0.0f register (so a first product of -0.0f gives +0.0f, as in scalar); later blocks
+ * continue from the partial sum stored in Out, which reloads as the same float, so blocking t
+ * changes no element's sequence of additions. The last zmm of the tile covers the columns of
+ * `last` only (masked loads and stores).
  */
-PLAB_INLINE void axpy_tile(const float *S, size_t sT, size_t sR, const float *V, size_t ldv,
-                           float *Out, size_t ldo, int T, int first, const int R, const int C,
-                           m16 last)
+PLAB_INLINE void list_tile(const float *const *vv, const float *ss, int m, int i, float *out,
+                           int first, const int C, m16 last)
 {
-    v16 acc[AX_R][AX_C1 > AX_C ? AX_C1 : AX_C];
-    for (int r = 0; r < R; r++)
-        for (int c = 0; c < C; c++) {
-            const float *o = Out + (size_t)r * ldo + 16 * c;
-            acc[r][c] = first            ? _mm512_setzero_ps()
-                        : c == C - 1 ? _mm512_maskz_loadu_ps(last, o)
-                                     : _mm512_loadu_ps(o);
-        }
-    for (int t = 0; t < T; t++) {
-        const float *v = V + (size_t)t * ldv, *s = S + (size_t)t * sT;
-        v16 x[AX_C1 > AX_C ? AX_C1 : AX_C];
+    v16 acc[AX_C1];
+    for (int c = 0; c < C; c++)
+        acc[c] = first        ? _mm512_setzero_ps()
+                 : c == C - 1 ? _mm512_maskz_loadu_ps(last, out + 16 * c)
+                              : _mm512_loadu_ps(out + 16 * c);
+    for (int j = 0; j < m; j++) {
+        const float *v = vv[j] + i;
+        v16 d = _mm512_set1_ps(ss[j]);
         for (int c = 0; c < C; c++)
-            x[c] = c == C - 1 ? _mm512_maskz_loadu_ps(last, v + 16 * c)
-                              : _mm512_loadu_ps(v + 16 * c);
-        for (int r = 0; r < R; r++) {
-            v16 d = _mm512_set1_ps(s[(size_t)r * sR]);
-            for (int c = 0; c < C; c++)
-                acc[r][c] = MADD16(acc[r][c], d, x[c]);
-        }
+            acc[c] = MADD16(acc[c], d,
+                            c == C - 1 ? _mm512_maskz_loadu_ps(last, v + 16 * c)
+                                       : _mm512_loadu_ps(v + 16 * c));
     }
-    for (int r = 0; r < R; r++)
-        for (int c = 0; c < C; c++) {
-            float *o = Out + (size_t)r * ldo + 16 * c;
-            if (c == C - 1)
-                _mm512_mask_storeu_ps(o, last, acc[r][c]);
-            else
-                _mm512_storeu_ps(o, acc[r][c]);
-        }
+    for (int c = 0; c < C; c++) {
+        if (c == C - 1)
+            _mm512_mask_storeu_ps(out + 16 * c, last, acc[c]);
+        else
+            _mm512_storeu_ps(out + 16 * c, acc[c]);
+    }
 }
 
-/* Columns [i0, i1) of R rows (R, C constants): tiles of C zmm, then one tile of the 1..C
- * remaining zmm, the last one masked. */
-PLAB_INLINE void axpy_cols(const float *S, size_t sT, size_t sR, const float *V, float *Out, int I,
-                           int i0, int i1, int T, int first, const int R, const int C)
+/* Columns [i0, i1) of one row from its list of m terms (the rows vv[j] of V, the factors
+ * ss[j]): tiles of AX_C1 zmm, then one tile of the 1..AX_C1 remaining zmm, the last masked. */
+static void list_cols(const float *const *vv, const float *ss, int m, float *out, int i0, int i1,
+                      int first)
 {
     int i = i0;
-    for (; i + 16 * C <= i1; i += 16 * C)
-        axpy_tile(S, sT, sR, V + i, I, Out + i, I, T, first, R, C, 0xFFFF);
+    for (; i + 16 * AX_C1 <= i1; i += 16 * AX_C1)
+        list_tile(vv, ss, m, i, out + i, first, AX_C1, 0xFFFF);
     int left = i1 - i;
     if (left <= 0)
         return;
     int nv = (left + 15) / 16;
     m16 last = first_lanes(left - 16 * (nv - 1));
-    const float *v = V + i;
-    float *out = Out + i;
 #define AX_CASE(k)                                                                                 \
     case k:                                                                                        \
-        if (C >= k)                                                                                \
-            axpy_tile(S, sT, sR, v, I, out, I, T, first, R, C >= k ? k : 1, last);                 \
+        list_tile(vv, ss, m, i, out + i, first, k, last);                                          \
         break;
     switch (nv) {
         AX_CASE(1)
@@ -335,43 +321,166 @@ PLAB_INLINE void axpy_cols(const float *S, size_t sT, size_t sR, const float *V,
 }
 
 /*
- * Out(R, I) row-major, blocked like a GEMM: t in blocks of AX_TB; columns in panels sized so
- * the tb x panel slice of V that every row tile reuses stays in L2 (a batch-1 outer product
- * gets whole rows, written contiguously); then AX_R-row tiles, the remaining 2..AX_R-1 rows
- * as one tile, and a last single row with AX_C1 zmm, enough independent accumulators to hide
- * the add latency.
+ * Out(R, I) row-major, blocked like a GEMM: t in blocks of AX_TB; rows in groups of AX_RG whose
+ * term lists are gathered once (on the stack: no allocation); columns in panels sized so the
+ * tb x panel slice of V that the group's rows reuse stays in L1.
  */
 static void axpy_rows(const float *S, size_t sT, size_t sR, const float *V, float *Out, int T,
                       int R, int I)
 {
-    int R0 = R - R % AX_R;
+    const float *vv[AX_RG][AX_TB];
+    float ss[AX_RG][AX_TB];
+    int m[AX_RG];
     for (int t0 = 0; t0 < T || t0 == 0; t0 += AX_TB) {
         int tb = T - t0 < AX_TB ? T - t0 : AX_TB, first = t0 == 0;
-        int ib = AX_PANEL / (tb > 1 ? tb : 1) / 128 * 128; /* floats, a multiple of every tile */
+        int ib = AX_PANEL / (tb > 1 ? tb : 1) / (16 * AX_C1) * (16 * AX_C1);
+        ib = ib > 16 * AX_C1 ? ib : 16 * AX_C1; /* floats, a multiple of the tile */
+        const float *St = S + (size_t)t0 * sT, *Vt = V + (size_t)t0 * I;
+        for (int r0 = 0; r0 < R; r0 += AX_RG) {
+            int rg = R - r0 < AX_RG ? R - r0 : AX_RG;
+            for (int g = 0; g < rg; g++)
+                m[g] = plab_gather_terms(St + (size_t)(r0 + g) * sR, sT, tb, Vt, (size_t)I, vv[g],
+                                         ss[g]);
+            for (int i0 = 0; i0 < I; i0 += ib) {
+                int i1 = I - i0 < ib ? I : i0 + ib;
+                for (int g = 0; g < rg; g++)
+                    list_cols(vv[g], ss[g], m[g], Out + (size_t)(r0 + g) * I, i0, i1, first);
+            }
+        }
+    }
+}
+
+/* Dense tiles (dense_rows): DN_R rows x DN_C zmm, DN_C1 zmm for a single row; acc + a b where
+ * mask k is set, acc elsewhere. */
+#define DN_R 6
+#define DN_C 4
+#define DN_C1 8
+#define DN_TB 128
+#define DN_PANEL 32768
+#define DN_MAX_I 256
+#ifdef PLAB_FMA_FAMILY
+#define MADD16_IF(acc, k, a, b) _mm512_mask3_fmadd_ps(a, b, acc, k)
+#else
+#define MADD16_IF(acc, k, a, b) _mm512_mask_add_ps(acc, k, acc, _mm512_mul_ps(a, b))
+#endif
+
+/*
+ * The same sums without term lists, for rows narrower than DN_MAX_I floats, where gathering
+ * lists costs more than the skipped terms save: one tile is R rows x C zmm of columns over a
+ * block of t, each element with its own accumulator; a term whose factor is +-0 is computed but
+ * masked out of the sum (the same bits as skipping it). The first block starts from a literal +0.0f register (so a first product of
+ * -0.0f gives +0.0f, as in scalar); later blocks continue from the partial sum stored in Out,
+ * which reloads as the same float, so blocking t changes no element's sequence of additions.
+ * The last zmm of the tile covers the columns of `last` only (masked loads and stores).
+ */
+PLAB_INLINE void dense_tile(const float *S, size_t sT, size_t sR, const float *V, size_t ldv,
+                           float *Out, size_t ldo, int T, int first, const int R, const int C,
+                           m16 last)
+{
+    v16 acc[DN_R][DN_C1 > DN_C ? DN_C1 : DN_C];
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) {
+            const float *o = Out + (size_t)r * ldo + 16 * c;
+            acc[r][c] = first            ? _mm512_setzero_ps()
+                        : c == C - 1 ? _mm512_maskz_loadu_ps(last, o)
+                                     : _mm512_loadu_ps(o);
+        }
+    for (int t = 0; t < T; t++) {
+        const float *v = V + (size_t)t * ldv, *s = S + (size_t)t * sT;
+        v16 x[DN_C1 > DN_C ? DN_C1 : DN_C];
+        for (int c = 0; c < C; c++)
+            x[c] = c == C - 1 ? _mm512_maskz_loadu_ps(last, v + 16 * c)
+                              : _mm512_loadu_ps(v + 16 * c);
+        for (int r = 0; r < R; r++) {
+            v16 d = _mm512_set1_ps(s[(size_t)r * sR]);
+            m16 k = _mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_NEQ_UQ); /* NaN: kept */
+            for (int c = 0; c < C; c++)
+                acc[r][c] = MADD16_IF(acc[r][c], k, d, x[c]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) {
+            float *o = Out + (size_t)r * ldo + 16 * c;
+            if (c == C - 1)
+                _mm512_mask_storeu_ps(o, last, acc[r][c]);
+            else
+                _mm512_storeu_ps(o, acc[r][c]);
+        }
+}
+
+/* Columns [i0, i1) of R rows (R, C constants): tiles of C zmm, then one tile of the 1..C
+ * remaining zmm, the last one masked. */
+PLAB_INLINE void dense_cols(const float *S, size_t sT, size_t sR, const float *V, float *Out, int I,
+                           int i0, int i1, int T, int first, const int R, const int C)
+{
+    int i = i0;
+    for (; i + 16 * C <= i1; i += 16 * C)
+        dense_tile(S, sT, sR, V + i, I, Out + i, I, T, first, R, C, 0xFFFF);
+    int left = i1 - i;
+    if (left <= 0)
+        return;
+    int nv = (left + 15) / 16;
+    m16 last = first_lanes(left - 16 * (nv - 1));
+    const float *v = V + i;
+    float *out = Out + i;
+#define DN_CASE(k)                                                                                 \
+    case k:                                                                                        \
+        if (C >= k)                                                                                \
+            dense_tile(S, sT, sR, v, I, out, I, T, first, R, C >= k ? k : 1, last);                 \
+        break;
+    switch (nv) {
+        DN_CASE(1)
+        DN_CASE(2)
+        DN_CASE(3)
+        DN_CASE(4)
+        DN_CASE(5)
+        DN_CASE(6)
+        DN_CASE(7)
+        DN_CASE(8)
+    default:
+        break;
+    }
+#undef DN_CASE
+}
+
+/*
+ * Out(R, I) row-major, blocked like a GEMM: t in blocks of DN_TB; columns in panels sized so
+ * the tb x panel slice of V that every row tile reuses stays in L2 (a batch-1 outer product
+ * gets whole rows, written contiguously); then DN_R-row tiles, the remaining 2..DN_R-1 rows
+ * as one tile, and a last single row with DN_C1 zmm, enough independent accumulators to hide
+ * the add latency.
+ */
+static void dense_rows(const float *S, size_t sT, size_t sR, const float *V, float *Out, int T,
+                      int R, int I)
+{
+    int R0 = R - R % DN_R;
+    for (int t0 = 0; t0 < T || t0 == 0; t0 += DN_TB) {
+        int tb = T - t0 < DN_TB ? T - t0 : DN_TB, first = t0 == 0;
+        int ib = DN_PANEL / (tb > 1 ? tb : 1) / 128 * 128; /* floats, a multiple of every tile */
         if (ib < 128)
             ib = 128;
         const float *St = S + (size_t)t0 * sT, *Vt = V + (size_t)t0 * I;
         for (int i0 = 0; i0 < I; i0 += ib) {
             int i1 = I - i0 < ib ? I : i0 + ib, r = 0;
-            for (; r < R0; r += AX_R)
-                axpy_cols(St + r * sR, sT, sR, Vt, Out + (size_t)r * I, I, i0, i1, tb, first, AX_R,
-                          AX_C);
+            for (; r < R0; r += DN_R)
+                dense_cols(St + r * sR, sT, sR, Vt, Out + (size_t)r * I, I, i0, i1, tb, first, DN_R,
+                          DN_C);
             const float *Sr = St + r * sR;
             float *Or = Out + (size_t)r * I;
             switch (R - r) {
-#if AX_R > 5
-            case 5: axpy_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 5, AX_C); break;
+#if DN_R > 5
+            case 5: dense_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 5, DN_C); break;
 #endif
-#if AX_R > 4
-            case 4: axpy_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 4, AX_C); break;
+#if DN_R > 4
+            case 4: dense_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 4, DN_C); break;
 #endif
-#if AX_R > 3
-            case 3: axpy_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 3, AX_C); break;
+#if DN_R > 3
+            case 3: dense_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 3, DN_C); break;
 #endif
-#if AX_R > 2
-            case 2: axpy_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 2, AX_C); break;
+#if DN_R > 2
+            case 2: dense_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 2, DN_C); break;
 #endif
-            case 1: axpy_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 1, AX_C1); break;
+            case 1: dense_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 1, DN_C1); break;
             default: break;
             }
         }
@@ -381,13 +490,19 @@ static void axpy_rows(const float *S, size_t sT, size_t sR, const float *V, floa
 /* G(O,I) = dZ(N,O)^T A(N,I): rows are o, the sum runs over n. */
 static void gemm_tn(const float *dZ, const float *A, float *G, int N, int I, int O)
 {
-    axpy_rows(dZ, (size_t)O, 1, A, G, N, O, I);
+    if (I < DN_MAX_I)
+        dense_rows(dZ, (size_t)O, 1, A, G, N, O, I);
+    else
+        axpy_rows(dZ, (size_t)O, 1, A, G, N, O, I);
 }
 
 /* dA(N,I) = dZ(N,O) W(O,I): rows are n, the sum runs over o. */
 static void gemm_nn(const float *dZ, const float *W, float *dA, int N, int I, int O)
 {
-    axpy_rows(dZ, 1, (size_t)O, W, dA, O, N, I);
+    if (I < DN_MAX_I)
+        dense_rows(dZ, 1, (size_t)O, W, dA, O, N, I);
+    else
+        axpy_rows(dZ, 1, (size_t)O, W, dA, O, N, I);
 }
 
 /* g(O) = column sums of dZ(N,O), each from +0.0f in n order; 64 columns at a time, then
@@ -641,46 +756,50 @@ static void adamw(float *p, const float *g, float *m, float *v, size_t n, float 
 /* ------------------------------------------------------------------ fused SGD */
 
 /*
- * RO consecutive weight rows (RO a constant) of fused_sgd, 16 columns at a time. Per element
+ * RO weight rows rows[0] < rows[1] < ... (RO a constant) of fused_sgd, 16 columns at a time.
+ * Terms whose dZ factor is +-0 are skipped (kernels.h). Per element
  * the operations are the reference's: dA[n][i] gets row o's term before row o+1's (the old
  * weights), g_i sums over n from +0.0f, then the update. Each row's |g| sum keeps its own 8
  * dot-form lanes (low then high half of each 16), so RO rows give RO independent add chains.
  * `first`: these are the first rows, so dA starts from a +0.0f register instead of memory.
+ * (Rows skipped as a whole come before them only when they add nothing to dA.)
  */
 PLAB_INLINE void fused_block(float *W, const float *A, const float *dZ, float *dA, int N, int I,
-                             int O, v16 kv, v16 lv, int o, int i, int first, m16 mk, v16 *g,
-                             const int RO)
+                             int O, v16 kv, v16 lv, const int *rows, int i, int first, m16 mk,
+                             v16 *g, const int RO)
 {
     v16 w[FU_RO];
 #pragma GCC unroll 8
     for (int j = 0; j < RO; j++) {
-        w[j] = _mm512_maskz_loadu_ps(mk, W + (size_t)(o + j) * I + i);
+        w[j] = _mm512_maskz_loadu_ps(mk, W + (size_t)rows[j] * I + i);
         g[j] = _mm512_setzero_ps();
     }
     for (int n = 0; n < N; n++) {
-        const float *dz = dZ + (size_t)n * O + o;
+        const float *dz = dZ + (size_t)n * O;
         v16 a = _mm512_maskz_loadu_ps(mk, A + (size_t)n * I + i);
         if (dA) {
             float *da = dA + (size_t)n * I + i;
             v16 x = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mk, da);
 #pragma GCC unroll 8
             for (int j = 0; j < RO; j++)
-                x = MADD16(x, _mm512_set1_ps(dz[j]), w[j]);
+                if (dz[rows[j]] != 0.0f)
+                    x = MADD16(x, _mm512_set1_ps(dz[rows[j]]), w[j]);
             _mm512_mask_storeu_ps(da, mk, x);
         }
 #pragma GCC unroll 8
         for (int j = 0; j < RO; j++)
-            g[j] = MADD16(g[j], _mm512_set1_ps(dz[j]), a);
+            if (dz[rows[j]] != 0.0f)
+                g[j] = MADD16(g[j], _mm512_set1_ps(dz[rows[j]]), a);
     }
 #pragma GCC unroll 8
     for (int j = 0; j < RO; j++)
-        _mm512_mask_storeu_ps(W + (size_t)(o + j) * I + i, mk,
+        _mm512_mask_storeu_ps(W + (size_t)rows[j] * I + i, mk,
                               _mm512_sub_ps(_mm512_mul_ps(w[j], kv), _mm512_mul_ps(lv, g[j])));
 }
 
 PLAB_INLINE void fused_rows(float *W, float *b, const float *A, const float *dZ, float *dA,
                             float *gbias, float *rowabs, int N, int I, int O, float lr,
-                            float keep, int o, int first, const int RO)
+                            float keep, const int *rows, int first, const int RO)
 {
     v16 kv = _mm512_set1_ps(keep), lv = _mm512_set1_ps(lr);
     v8 acc[FU_RO];
@@ -690,7 +809,7 @@ PLAB_INLINE void fused_rows(float *W, float *b, const float *A, const float *dZ,
         acc[j] = _mm256_setzero_ps();
     int i = 0;
     for (; i + 16 <= I; i += 16) {
-        fused_block(W, A, dZ, dA, N, I, O, kv, lv, o, i, first, 0xFFFF, g, RO);
+        fused_block(W, A, dZ, dA, N, I, O, kv, lv, rows, i, first, 0xFFFF, g, RO);
 #pragma GCC unroll 8
         for (int j = 0; j < RO; j++) {
             v16 ab = abs16(g[j]);
@@ -700,8 +819,9 @@ PLAB_INLINE void fused_rows(float *W, float *b, const float *A, const float *dZ,
     }
     int len = I - i;
     if (len > 0) /* the rows' last, partial block: lanes up to I8, then the sequential tail */
-        fused_block(W, A, dZ, dA, N, I, O, kv, lv, o, i, first, first_lanes(len), g, RO);
+        fused_block(W, A, dZ, dA, N, I, O, kv, lv, rows, i, first, first_lanes(len), g, RO);
     for (int j = 0; j < RO; j++) {
+        int o = rows[j];
         float s;
         if (len > 0) {
             float l[16];
@@ -718,28 +838,38 @@ PLAB_INLINE void fused_rows(float *W, float *b, const float *A, const float *dZ,
         } else {
             s = reduce8(acc[j]);
         }
-        rowabs[o + j] = s;
+        rowabs[o] = s;
         float gb = 0.0f;
         for (int n = 0; n < N; n++)
-            gb += dZ[(size_t)n * O + o + j];
-        gbias[o + j] = gb;
-        b[o + j] = b[o + j] * keep - lr * gb;
+            gb += dZ[(size_t)n * O + o];
+        gbias[o] = gb;
+        b[o] = b[o] * keep - lr * gb;
     }
 }
 
 /* SGD fused into a layer's backward pass (kernels.h): each weight row is read once and
- * written once; FU_RO rows share one pass over dA. */
+ * written once; FU_RO rows share one pass over dA, in increasing order of the rows that are
+ * not skipped as a whole. */
 static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float *dA,
                       float *gbias, float *rowabs, int N, int I, int O, float lr, float keep)
 {
-    if (dA && O == 0)
+    int rows[FU_RO], nr = 0, first = 1;
+    for (int o = 0; o < O; o++) {
+        if (plab_fused_zero_row(dZ + o, N, O, b + o, gbias + o, rowabs + o, lr, keep))
+            continue;
+        rows[nr++] = o;
+        if (nr == FU_RO) {
+            fused_rows(W, b, A, dZ, dA, gbias, rowabs, N, I, O, lr, keep, rows, first, FU_RO);
+            first = nr = 0;
+        }
+    }
+    for (int j = 0; j < nr; j++) {
+        fused_rows(W, b, A, dZ, dA, gbias, rowabs, N, I, O, lr, keep, rows + j, first, 1);
+        first = 0;
+    }
+    if (dA && first)
         for (size_t i = 0; i < (size_t)N * I; i++)
             dA[i] = 0.0f;
-    int o = 0;
-    for (; o + FU_RO <= O; o += FU_RO)
-        fused_rows(W, b, A, dZ, dA, gbias, rowabs, N, I, O, lr, keep, o, o == 0, FU_RO);
-    for (; o < O; o++)
-        fused_rows(W, b, A, dZ, dA, gbias, rowabs, N, I, O, lr, keep, o, o == 0, 1);
 }
 
 void FILL_AVX512(plab_kernels *k)

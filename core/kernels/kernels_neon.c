@@ -62,27 +62,24 @@ PLAB_INLINE float v_reduce8(v4 lo, v4 hi)
 }
 
 /* Tile sizes. gemm_nt: an NT_RN x NT_RO tile of (n, o) pairs, 2 accumulators each;
- * axpy form: AX_R output rows x AX_C vectors of columns (32 vector registers). */
+ * axpy form: one output row x AX_C1 vectors of columns (32 vector registers). */
 #ifndef NT_RN
 #define NT_RN 2
 #endif
 #ifndef NT_RO
 #define NT_RO 4
 #endif
-#ifndef AX_R
-#define AX_R 4
-#endif
-#ifndef AX_C
-#define AX_C 4
+#ifndef AX_RG
+#define AX_RG 8 /* rows whose term lists are gathered at once */
 #endif
 #ifndef AX_C1
-#define AX_C1 8 /* vectors per single-row tile */
+#define AX_C1 8 /* vectors of columns per tile */
 #endif
 #ifndef AX_TB
 #define AX_TB 128 /* summation steps per block */
 #endif
 #ifndef AX_PANEL
-#define AX_PANEL 32768 /* floats of V one column panel spans (128 KiB) */
+#define AX_PANEL 4096 /* floats of V one column panel spans (16 KiB, in L1) */
 #endif
 
 /* ---------------------------------------------------------------- shared body (4-wide) */

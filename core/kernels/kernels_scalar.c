@@ -24,6 +24,36 @@ float plab_dot_ref(const float *a, const float *b, int K)
     return s;
 }
 
+int plab_gather_terms(const float *s, size_t sT, int T, const float *V, size_t ldv,
+                      const float **vv, float *ss)
+{
+    int m = 0;
+    for (int t = 0; t < T; t++) {
+        float d = s[(size_t)t * sT];
+        vv[m] = V + (size_t)t * ldv; /* written always, kept only when d is not +-0 */
+        ss[m] = d;
+        m += d != 0.0f;
+    }
+    return m;
+}
+
+int plab_fused_zero_row(const float *dz, int N, int O, float *b, float *gbias, float *rowabs,
+                        float lr, float keep)
+{
+    if (!(keep == 1.0f && lr > 0.0f && lr <= 3.40282347e38f))
+        return 0;
+    for (int n = 0; n < N; n++)
+        if (dz[(size_t)n * O] != 0.0f)
+            return 0;
+    float gb = 0.0f;
+    for (int n = 0; n < N; n++)
+        gb += dz[(size_t)n * O];
+    *gbias = gb;
+    *b = *b * keep - lr * gb;
+    *rowabs = 0.0f;
+    return 1;
+}
+
 static void gemm_nt(const float *A, const float *W, const float *b, float *Z, int N, int I, int O)
 {
     for (int n = 0; n < N; n++)
@@ -42,6 +72,8 @@ static void gemm_tn(const float *dZ, const float *A, float *G, int N, int I, int
         for (int n = 0; n < N; n++) {
             float d = dZ[(size_t)n * O + o];
             const float *a = A + (size_t)n * I;
+            if (d == 0.0f) /* a term with a factor of +-0 is skipped (kernels.h) */
+                continue;
             for (int i = 0; i < I; i++)
                 g[i] += d * a[i];
         }
@@ -57,6 +89,8 @@ static void gemm_nn(const float *dZ, const float *W, float *dA, int N, int I, in
         for (int o = 0; o < O; o++) {
             float d = dZ[(size_t)n * O + o];
             const float *w = W + (size_t)o * I;
+            if (d == 0.0f)
+                continue;
             for (int i = 0; i < I; i++)
                 da[i] += d * w[i];
         }
@@ -209,6 +243,8 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
             for (int n = 0; n < N; n++) {
                 float d = dZ[(size_t)n * O + o];
                 float *da = dA + (size_t)n * I;
+                if (d == 0.0f)
+                    continue;
                 for (int i = 0; i < I; i++)
                     da[i] += d * w[i];
             }
@@ -216,7 +252,8 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
         for (int i = 0; i < I; i++) {
             float g = 0.0f;
             for (int n = 0; n < N; n++)
-                g += dZ[(size_t)n * O + o] * A[(size_t)n * I + i];
+                if (dZ[(size_t)n * O + o] != 0.0f)
+                    g += dZ[(size_t)n * O + o] * A[(size_t)n * I + i];
             w[i] = w[i] * keep - lr * g;
             if (i < I8)
                 lane[i % 8] += fabsf(g);
