@@ -75,8 +75,9 @@ echo "(c) test_checkpoint"
 vg test_checkpoint 0 "$build/tests/test_checkpoint"
 
 # figures: one line per step, then the totals (a log without a LEAK SUMMARY freed everything)
-printf '\n%-16s %7s %11s %11s %11s %9s\n' step errors definite indirect possible allocs
-te=0 td=0 ti=0 tp=0 ta=0
+printf '\n%-16s %7s %11s %11s %11s %9s %13s\n' step errors definite indirect possible allocs \
+  "bytes alloc'd"
+te=0 td=0 ti=0 tp=0 ta=0 tb=0
 figure() { { grep -o "$1" "$2" || true; } | tail -1 | tr -dc 0-9; } # PATTERN LOG: its number
 for n in "${logs[@]}"; do
   e=$(figure 'ERROR SUMMARY: [0-9,]* errors' "$n.vg")
@@ -84,12 +85,13 @@ for n in "${logs[@]}"; do
   i=$(figure 'indirectly lost: [0-9,]* bytes' "$n.vg")
   p=$(figure 'possibly lost: [0-9,]* bytes' "$n.vg")
   a=$(figure 'total heap usage: [0-9,]* allocs' "$n.vg")
+  b=$(figure 'frees, [0-9,]* bytes allocated' "$n.vg")
   [ -n "$e" ] || { fail "$n: no ERROR SUMMARY in its log"; e=0; }
-  d=${d:-0} i=${i:-0} p=${p:-0} a=${a:-0}
-  printf '%-16s %7d %11d %11d %11d %9d\n' "$n" "$e" "$d" "$i" "$p" "$a"
-  te=$((te + e)) td=$((td + d)) ti=$((ti + i)) tp=$((tp + p)) ta=$((ta + a))
+  d=${d:-0} i=${i:-0} p=${p:-0} a=${a:-0} b=${b:-0}
+  printf '%-16s %7d %11d %11d %11d %9d %13d\n' "$n" "$e" "$d" "$i" "$p" "$a" "$b"
+  te=$((te + e)) td=$((td + d)) ti=$((ti + i)) tp=$((tp + p)) ta=$((ta + a)) tb=$((tb + b))
   [ "$e" = 0 ] && [ "$d" = 0 ] || { sed -n '/HEAP SUMMARY/,$p;/Invalid\|uninitialised\|definitely/,+12p' "$n.vg" >&2; fail "$n: $e errors, $d bytes definitely lost"; }
 done
-printf '%-16s %7d %11d %11d %11d %9d\n' total "$te" "$td" "$ti" "$tp" "$ta"
-if [ "$bad" != 0 ]; then echo "valgrind.sh: FAILED"; exit 1; fi
-echo "valgrind.sh: ok (0 errors, 0 bytes definitely lost)"
+printf '%-16s %7d %11d %11d %11d %9d %13d\n' total "$te" "$td" "$ti" "$tp" "$ta" "$tb"
+if [ "$bad" != 0 ]; then echo "valgrind.sh: FAILED ($SECONDS s)"; exit 1; fi
+echo "valgrind.sh: ok (0 errors, 0 bytes definitely lost; $SECONDS s)"
