@@ -12,6 +12,9 @@
  * Reference: kernels_scalar_fma.c (fmaf). kernels_avx2_fma.c and kernels_avx512_fma.c compile
  * the strict sources again with -mfma and PLAB_FMA_FAMILY, so a change to a strict product
  * body (e.g. skipping zero terms) reaches both families; mirror it in kernels_scalar_fma.c.
+ * In the fma family the zero-term skip below is a rule, not a no-op: a fused sum can round to
+ * -0.0f (+0.0f plus a negative product too small for a denormal), which adding a +-0 term
+ * would turn back into +0.0f; every fma backend skips as the fmaf reference does.
  *
  * Reduction order, the one rule that makes this possible:
  *   - "dot form" (gemm_nt, the reductions): the K terms are split into 8 lanes, lane j summing

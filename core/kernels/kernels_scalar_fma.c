@@ -34,9 +34,12 @@ static void gemm_nt(const float *A, const float *W, const float *b, float *Z, in
         }
 }
 
-/* out[i] = fmaf(d, v[i], out[i]): one axpy-form step. */
+/* out[i] = fmaf(d, v[i], out[i]): one axpy-form step; skipped when d is +-0, as in strict
+ * (kernels.h). */
 static void axpy_fma(float *out, float d, const float *v, int I)
 {
+    if (d == 0.0f)
+        return;
     for (int i = 0; i < I; i++)
         out[i] = fmaf(d, v[i], out[i]);
 }
@@ -80,7 +83,8 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
         for (int i = 0; i < I; i++) {
             float g = 0.0f;
             for (int n = 0; n < N; n++)
-                g = fmaf(dZ[(size_t)n * O + o], A[(size_t)n * I + i], g);
+                if (dZ[(size_t)n * O + o] != 0.0f)
+                    g = fmaf(dZ[(size_t)n * O + o], A[(size_t)n * I + i], g);
             w[i] = w[i] * keep - lr * g;
             if (i < I8)
                 lane[i % 8] += fabsf(g);
