@@ -117,7 +117,9 @@ static double measure(const shape *s, plab_kernels_id k, plab_kernel_family fam,
     plab_rng_seed(&r, 1, PLAB_STREAM_INIT, 0);
     plab_net_init_params(net, &r);
     int in = d.input_dim, out = d.output_dim;
-    float *x = malloc(sizeof(float) * (size_t)s->batch * in);
+    /* 64-byte aligned like plab_run's batch (arena.h): the kernels' wide loads then never
+     * split a cache line, as in training */
+    float *x = aligned_alloc(64, (sizeof(float) * (size_t)s->batch * in + 63) / 64 * 64);
     int32_t *y = malloc(sizeof(int32_t) * (size_t)s->batch);
     float *t = malloc(sizeof(float) * (size_t)s->batch * out);
     for (int i = 0; i < s->batch * in; i++)

@@ -357,7 +357,7 @@ static void axpy_rows(const float *S, size_t sT, size_t sR, const float *V, floa
 #define DN_C1 8
 #define DN_TB 128
 #define DN_PANEL 32768
-#define DN_MAX_I 256
+#define DN_MAX_I 1000 /* measured in training steps: lists win at 1000 wide, not at 784 */
 #ifdef PLAB_FMA_FAMILY
 #define MADD16_IF(acc, k, a, b) _mm512_mask3_fmadd_ps(a, b, acc, k)
 #else
@@ -375,7 +375,7 @@ static void axpy_rows(const float *S, size_t sT, size_t sR, const float *V, floa
  */
 PLAB_INLINE void dense_tile(const float *S, size_t sT, size_t sR, const float *V, size_t ldv,
                            float *Out, size_t ldo, int T, int first, const int R, const int C,
-                           m16 last)
+                           m16 last, const int MK)
 {
     v16 acc[DN_R][DN_C1 > DN_C ? DN_C1 : DN_C];
     for (int r = 0; r < R; r++)
@@ -393,9 +393,14 @@ PLAB_INLINE void dense_tile(const float *S, size_t sT, size_t sR, const float *V
                               : _mm512_loadu_ps(v + 16 * c);
         for (int r = 0; r < R; r++) {
             v16 d = _mm512_set1_ps(s[(size_t)r * sR]);
-            m16 k = _mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_NEQ_UQ); /* NaN: kept */
-            for (int c = 0; c < C; c++)
-                acc[r][c] = MADD16_IF(acc[r][c], k, d, x[c]);
+            if (MK) {
+                m16 k = _mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_NEQ_UQ); /* NaN: kept */
+                for (int c = 0; c < C; c++)
+                    acc[r][c] = MADD16_IF(acc[r][c], k, d, x[c]);
+            } else {
+                for (int c = 0; c < C; c++)
+                    acc[r][c] = MADD16(acc[r][c], d, x[c]);
+            }
         }
     }
     for (int r = 0; r < R; r++)
@@ -411,11 +416,12 @@ PLAB_INLINE void dense_tile(const float *S, size_t sT, size_t sR, const float *V
 /* Columns [i0, i1) of R rows (R, C constants): tiles of C zmm, then one tile of the 1..C
  * remaining zmm, the last one masked. */
 PLAB_INLINE void dense_cols(const float *S, size_t sT, size_t sR, const float *V, float *Out, int I,
-                           int i0, int i1, int T, int first, const int R, const int C)
+                           int i0, int i1, int T, int first, const int R, const int C,
+                           const int MK)
 {
     int i = i0;
     for (; i + 16 * C <= i1; i += 16 * C)
-        dense_tile(S, sT, sR, V + i, I, Out + i, I, T, first, R, C, 0xFFFF);
+        dense_tile(S, sT, sR, V + i, I, Out + i, I, T, first, R, C, 0xFFFF, MK);
     int left = i1 - i;
     if (left <= 0)
         return;
@@ -426,7 +432,7 @@ PLAB_INLINE void dense_cols(const float *S, size_t sT, size_t sR, const float *V
 #define DN_CASE(k)                                                                                 \
     case k:                                                                                        \
         if (C >= k)                                                                                \
-            dense_tile(S, sT, sR, v, I, out, I, T, first, R, C >= k ? k : 1, last);                 \
+            dense_tile(S, sT, sR, v, I, out, I, T, first, R, C >= k ? k : 1, last, MK);             \
         break;
     switch (nv) {
         DN_CASE(1)
@@ -450,8 +456,8 @@ PLAB_INLINE void dense_cols(const float *S, size_t sT, size_t sR, const float *V
  * as one tile, and a last single row with DN_C1 zmm, enough independent accumulators to hide
  * the add latency.
  */
-static void dense_rows(const float *S, size_t sT, size_t sR, const float *V, float *Out, int T,
-                      int R, int I)
+PLAB_INLINE void dense_rows_mk(const float *S, size_t sT, size_t sR, const float *V, float *Out,
+                               int T, int R, int I, const int MK)
 {
     int R0 = R - R % DN_R;
     for (int t0 = 0; t0 < T || t0 == 0; t0 += DN_TB) {
@@ -464,27 +470,63 @@ static void dense_rows(const float *S, size_t sT, size_t sR, const float *V, flo
             int i1 = I - i0 < ib ? I : i0 + ib, r = 0;
             for (; r < R0; r += DN_R)
                 dense_cols(St + r * sR, sT, sR, Vt, Out + (size_t)r * I, I, i0, i1, tb, first, DN_R,
-                          DN_C);
+                          DN_C, MK);
             const float *Sr = St + r * sR;
             float *Or = Out + (size_t)r * I;
             switch (R - r) {
 #if DN_R > 5
-            case 5: dense_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 5, DN_C); break;
+            case 5: dense_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 5, DN_C, MK); break;
 #endif
 #if DN_R > 4
-            case 4: dense_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 4, DN_C); break;
+            case 4: dense_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 4, DN_C, MK); break;
 #endif
 #if DN_R > 3
-            case 3: dense_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 3, DN_C); break;
+            case 3: dense_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 3, DN_C, MK); break;
 #endif
 #if DN_R > 2
-            case 2: dense_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 2, DN_C); break;
+            case 2: dense_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 2, DN_C, MK); break;
 #endif
-            case 1: dense_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 1, DN_C1); break;
+            case 1: dense_cols(Sr, sT, sR, Vt, Or, I, i0, i1, tb, first, 1, DN_C1, MK); break;
             default: break;
             }
         }
     }
+}
+
+#ifndef PLAB_FMA_FAMILY
+/* All of x(n) finite: only then may a zero factor's product be added instead of skipped. */
+static int all_finite(const float *x, size_t n)
+{
+    __m512i e = _mm512_set1_epi32(0x7f800000), any = _mm512_setzero_si512();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512i v = _mm512_and_si512(_mm512_loadu_si512(x + i), e);
+        any = _mm512_or_si512(any, _mm512_maskz_mov_epi32(_mm512_cmpeq_epi32_mask(v, e), e));
+    }
+    if (_mm512_test_epi32_mask(any, any))
+        return 0;
+    for (; i < n; i++)
+        if (!isfinite(x[i]))
+            return 0;
+    return 1;
+}
+#endif
+
+/* The dense tiles, masking the zero terms out only when V holds an inf or NaN: with finite V a
+ * zero factor's product is +-0, and adding it to a strict sum (never -0.0f) changes nothing.
+ * An fma sum can be -0.0f, so the fma family always masks. */
+static void dense_rows(const float *S, size_t sT, size_t sR, const float *V, float *Out, int T,
+                       int R, int I)
+{
+#ifdef PLAB_FMA_FAMILY
+    int masked = 1;
+#else
+    int masked = !all_finite(V, (size_t)T * I);
+#endif
+    if (masked)
+        dense_rows_mk(S, sT, sR, V, Out, T, R, I, 1);
+    else
+        dense_rows_mk(S, sT, sR, V, Out, T, R, I, 0);
 }
 
 /* G(O,I) = dZ(N,O)^T A(N,I): rows are o, the sum runs over n. */
