@@ -3,7 +3,9 @@
 # examples per second with ratios to each peer and the share of the roofline:
 #   plab native (scalar and every SIMD backend), plab wasm SIMD128 under Node,
 #   PyTorch 1.13 + OpenBLAS (1.x- and 2.x-style loops), TensorFlow.js 4.22 wasm backend (Node).
-# Usage: bench/run-all.sh [--seconds S] [--nets SPEC,...] [--out bench/out/results.jsonl]
+# Usage: bench/run-all.sh [--seconds S] [--nets SPEC,...] [--out bench/out/results.jsonl] [--mnist]
+# --mnist trains plab (native and wasm) on the first MNIST images instead of a random batch (the
+# peers stay on random data; the kernels skip zero terms, so the data's zeros matter to plab).
 # The peers are installed on first use (Debian python3-torch + libopenblas0-pthread; npm
 # @tensorflow/tfjs + @tensorflow/tfjs-backend-wasm in bench/peers). The machine is shared and
 # noisy: compare the ratios of one run, not absolute numbers across runs.
@@ -12,12 +14,14 @@ cd "$(dirname "$0")/.."
 seconds=2
 nets="784-100-100-100-10:30,784-100-100-100-10:1,784-10-10-10-10:30,784-1000-1000-1000-10:30,784-2000-2000-2000-10:1,2-32-32-1:1"
 out=bench/out/results.jsonl
+mnist=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --nets) nets="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    *) echo "usage: bench/run-all.sh [--seconds S] [--nets SPEC,...] [--out FILE]" >&2; exit 2 ;;
+    --mnist) mnist=(--mnist); shift ;;
+    *) echo "usage: bench/run-all.sh [--seconds S] [--nets SPEC,...] [--out FILE] [--mnist]" >&2; exit 2 ;;
   esac
 done
 mkdir -p "$(dirname "$out")"
@@ -39,10 +43,10 @@ emcmake cmake -S . -B build-wasm-bench -DCMAKE_BUILD_TYPE=Release -DPLAB_TESTS=O
 cmake --build build-wasm-bench --target bench_train -j 2 >/dev/null
 
 echo "plab native" >&2
-build-bench/bench/bench_train --seconds "$seconds" --nets "$nets" --json >> "$out"
+build-bench/bench/bench_train --seconds "$seconds" --nets "$nets" --json "${mnist[@]}" >> "$out"
 echo "plab wasm (Node)" >&2
 node --no-experimental-fetch build-wasm-bench/bench/bench_train.cjs --seconds "$seconds" \
-  --nets "$nets" --json --kernels wasm | sed 's/"plab-wasm"/"plab-wasm-simd"/' >> "$out"
+  --nets "$nets" --json --kernels wasm "${mnist[@]}" | sed 's/"plab-wasm"/"plab-wasm-simd"/' >> "$out"
 echo "PyTorch" >&2
 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 bench/peers/torch_bench.py --seconds "$seconds" \
   --nets "$nets" >> "$out"
