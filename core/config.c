@@ -209,7 +209,7 @@ static void join_choices(const char *const *names, char *buf, size_t size)
 
 static void range_text(const plab_key_info *k, char *buf, size_t size)
 {
-    snprintf(buf, size, "in %c%g, %g%c", k->min_open ? '(' : '[', k->min, k->max,
+    snprintf(buf, size, "in %c%.10g, %.10g%c", k->min_open ? '(' : '[', k->min, k->max,
              k->max_open ? ')' : ']');
 }
 
@@ -355,7 +355,7 @@ plab_status plab_config_set(plab_config *c, const char *key, const char *value, 
                 if (end == s || errno == ERANGE)
                     FAIL("key '%s': expected comma-separated integers, got '%s'", key, value);
                 if (v < (long)k->min || v > (long)k->max)
-                    FAIL("key '%s': each width must be in [%g, %g], got %ld", key, k->min,
+                    FAIL("key '%s': each width must be in [%.10g, %.10g], got %ld", key, k->min,
                          k->max, v);
                 if (n == PLAB_MAX_HIDDEN)
                     FAIL("key '%s': at most %d hidden layers, got more in '%s'", key,

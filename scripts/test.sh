@@ -26,7 +26,7 @@ native() { # dir, cmake args...
 ctest_in() { # dir, label, [-R|-E regex], env...
   local dir="$1" label="$2"; shift 2
   local filter=()
-  if [ "${1:-}" = -R ] || [ "${1:-}" = -E ]; then filter=("$1" "$2"); shift 2; fi
+  if [ "${1:-}" = -R ] || [ "${1:-}" = -E ] || [ "${1:-}" = -LE ]; then filter=("$1" "$2"); shift 2; fi
   if ! (cd "$dir" && env "$@" ctest --output-on-failure -j "$jobs" --timeout 900 "${filter[@]}"); then
     failed+=("$label")
   fi
@@ -34,10 +34,14 @@ ctest_in() { # dir, label, [-R|-E regex], env...
 
 step "gcc -O3"
 native build-test-gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Release
+# The core tests run once per backend; the CLI tests (label cli: whole `plab` processes, which
+# switch backends themselves where it matters) once, on the default backend.
 for k in $(build-test-gcc/tests/list_backends); do
-  step "gcc -O3, PLAB_KERNELS=$k"
-  ctest_in build-test-gcc "gcc/$k" PLAB_KERNELS="$k"
+  step "gcc -O3, PLAB_KERNELS=$k (core tests)"
+  ctest_in build-test-gcc "gcc/$k" -LE cli PLAB_KERNELS="$k"
 done
+step "gcc -O3, CLI tests (default backend)"
+ctest_in build-test-gcc "gcc/cli" -R "^cli_"
 
 if [ "$mode" != quick ]; then
   step "clang -O3 (all backends)"
