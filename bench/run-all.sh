@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs plab's benchmark and its peers side by side, on one thread each, and prints a table of
 # examples per second with ratios to each peer and the share of the roofline:
-#   plab native (scalar and every SIMD backend), plab wasm SIMD128 under Node,
+#   plab native (scalar and every SIMD backend, strict family; the fma family on AVX2 and
+#   AVX-512), plab wasm SIMD128 under Node,
 #   PyTorch 1.13 + OpenBLAS (1.x- and 2.x-style loops), TensorFlow.js 4.22 wasm backend (Node).
 # Usage: bench/run-all.sh [--seconds S] [--nets SPEC,...] [--out bench/out/results.jsonl] [--mnist]
 # --mnist trains plab (native and wasm) on the first MNIST images instead of a random batch (the
@@ -12,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=2
-nets="784-100-100-100-10:30,784-100-100-100-10:1,784-10-10-10-10:30,784-1000-1000-1000-10:30,784-2000-2000-2000-10:1,2-32-32-1:1"
+nets="784-100-100-100-10:30,784-100-100-100-10:32,784-100-100-100-10:1,784-10-10-10-10:30,784-1000-1000-1000-10:30,784-2000-2000-2000-10:1,2-32-32-1:1"
 out=bench/out/results.jsonl
 mnist=()
 while [ $# -gt 0 ]; do
@@ -44,6 +45,14 @@ cmake --build build-wasm-bench --target bench_train -j 2 >/dev/null
 
 echo "plab native" >&2
 build-bench/bench/bench_train --seconds "$seconds" --nets "$nets" --json "${mnist[@]}" >> "$out"
+# the fma family where it has fused multiply-adds in hardware (elsewhere it runs the fmaf reference)
+for k in avx2 avx512; do
+  if build-bench/bench/bench_train --kernels "$k" --family fma --nets 2-2:1 --seconds 0.001 >/dev/null 2>&1; then
+    echo "plab native, fma family, $k" >&2
+    build-bench/bench/bench_train --kernels "$k" --family fma --seconds "$seconds" --nets "$nets" \
+      --json "${mnist[@]}" >> "$out"
+  fi
+done
 echo "plab wasm (Node)" >&2
 node --no-experimental-fetch build-wasm-bench/bench/bench_train.cjs --seconds "$seconds" \
   --nets "$nets" --json --kernels wasm "${mnist[@]}" | sed 's/"plab-wasm"/"plab-wasm-simd"/' >> "$out"

@@ -15,22 +15,24 @@
 # % is measured / min(compute, memory). Both ceilings assume dense work: the kernels skip the
 # products of the zeros of dZ (about half after ReLU) and the fused step leaves the weight rows
 # of all-zero dZ columns untouched, so either kind of case can exceed 100 %.
-# Usage: bench/scaling.sh [--kernels NAME] [--seconds S] [--peak G] [--l2-gbs B] [--dram-gbs B]
+# --family fma measures the fma kernel family against the FMA peak (twice the strict one).
+# Usage: bench/scaling.sh [--kernels NAME] [--family strict|fma] [--seconds S] [--peak G] [--l2-gbs B] [--dram-gbs B]
 #                         [--mnist] [--build DIR]
 # Run it on a quiet machine: it measures wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-kernels="" seconds=1 peak="" l2=80 dram=15 extra="" build=build-bench
+kernels="" family=strict seconds=1 peak="" l2=80 dram=15 extra="" build=build-bench
 while [ $# -gt 0 ]; do
   case "$1" in
     --kernels) kernels="$2"; shift 2 ;;
+    --family) family="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
     --peak) peak="$2"; shift 2 ;;
     --l2-gbs) l2="$2"; shift 2 ;;
     --dram-gbs) dram="$2"; shift 2 ;;
     --mnist) extra="--mnist"; shift ;;
     --build) build="$2"; shift 2 ;;
-    *) echo "usage: bench/scaling.sh [--kernels NAME] [--seconds S] [--peak G] [--l2-gbs B] [--dram-gbs B] [--mnist] [--build DIR]" >&2; exit 2 ;;
+    *) echo "usage: bench/scaling.sh [--kernels NAME] [--family strict|fma] [--seconds S] [--peak G] [--l2-gbs B] [--dram-gbs B] [--mnist] [--build DIR]" >&2; exit 2 ;;
   esac
 done
 bin="$build/bench/bench_train"
@@ -47,14 +49,16 @@ if [ -z "$peak" ]; then
   case "$kernels" in
     avx512) peak=75 ;; avx2) peak=41 ;; sse2|neon|wasm) peak=20 ;; *) peak=6 ;;
   esac
+  [ "$family" = fma ] && peak=$((peak * 2))
 fi
-echo "backend $kernels, strict peak $peak GFLOP/s, L2 $l2 GB/s, DRAM $dram GB/s"
+case "$family" in strict|fma) ;; *) echo "scaling.sh: --family must be strict or fma" >&2; exit 2 ;; esac
+echo "backend $kernels, $family family, peak $peak GFLOP/s, L2 $l2 GB/s, DRAM $dram GB/s"
 printf '%-24s %12s %12s %12s %12s %7s  %s\n' "net:batch" "examples/s" "compute" "memory" \
   "roofline" "%" "bound"
 for w in 10 100 1000 2000; do
   for b in 1 30 128; do
     net="784-$w-$w-$w-10:$b"
-    v=$("$bin" --kernels "$kernels" --seconds "$seconds" --nets "$net" $extra | tail -1 | awk '{print $2}')
+    v=$("$bin" --kernels "$kernels" --family "$family" --seconds "$seconds" --nets "$net" $extra | tail -1 | awk '{print $2}')
     python3 - "$w" "$b" "$v" "$peak" "$l2" "$dram" "$net" <<'EOF'
 import sys
 w, b, v, peak, l2, dram, net = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), \

@@ -1,8 +1,10 @@
 """table.py: prints the benchmark table of bench/run-all.sh from its JSON lines.
 
-Columns: examples/s per peer; then plab's best native and wasm numbers as ratios to PyTorch
-(the faster of its two loop styles) and to TF.js, and as a share of the one-core roofline of
-docs/PERFORMANCE.md (compute-bound with FMA at batch > 1, memory-bound at batch 1).
+Columns: examples/s per peer; then ratios: plab's best native number (either kernel family;
+the native default on a machine where the fma family measured >= 1.3x) and its best strict
+number to PyTorch (the faster of its two loop styles), wasm to TF.js and to the best native, and
+the best native as a share of the one-core roofline of docs/PERFORMANCE.md (compute-bound with
+FMA at batch > 1, memory-bound at batch 1).
 """
 import json
 import sys
@@ -40,7 +42,7 @@ def main(path):
             peers.append(r["peer"])
     val = {(r["net"], r["batch"], r["peer"]): r["examples_per_s"] for r in rows}
     head = f"{'network, batch':<30}" + "".join(f"{p:>16}" for p in peers)
-    head += f"{'best/torch':>12}{'wasm/tfjs':>11}{'wasm/nat':>10}{'% roof':>8}"
+    head += f"{'best/torch':>12}{'strict/torch':>14}{'wasm/tfjs':>11}{'wasm/nat':>10}{'% roof':>8}"
     print(head)
     for net, batch in keys:
         line = f"{net + ', b' + str(batch):<30}"
@@ -53,8 +55,11 @@ def main(path):
                  and p.startswith("pytorch")]
         tfjs = val.get((net, batch, "tfjs-wasm"))
         wasm = val.get((net, batch, "plab-wasm-simd"))
+        strict = [v for (n, b, p), v in val.items() if n == net and b == batch
+                  and p.startswith("plab-") and "wasm" not in p and "-fma" not in p]
         best = max(native) if native else None
         line += f"{best / max(torch):>11.1f}x" if best and torch else f"{'-':>12}"
+        line += f"{max(strict) / max(torch):>13.1f}x" if strict and torch else f"{'-':>14}"
         line += f"{wasm / tfjs:>10.1f}x" if wasm and tfjs else f"{'-':>11}"
         line += f"{wasm / best:>9.2f}x" if wasm and best else f"{'-':>10}"
         line += f"{100 * best / roofline(net, batch):>7.0f}%" if best else f"{'-':>8}"
