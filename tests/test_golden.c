@@ -4,6 +4,10 @@
  * same bits across backends, compilers, optimization levels and (tests/wasm) WebAssembly.
  * The fma kernel family, where available, must reproduce tests/golden/traces_fma.txt on every
  * backend too.
+ * PLAB_TEST_FAMILY=strict|fma limits the test to one family; =hardware runs strict everywhere
+ * and fma only on the backends with fused multiply-adds in hardware (AVX2, AVX-512), where the
+ * others run the slow fmaf reference (scripts/test.sh uses it to keep the CI time down; one step
+ * still checks the reference).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,11 +15,28 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
 #include "golden.h"
 #include "testutil.h"
+
+/* Whether PLAB_TEST_FAMILY lets family f run on backend k. */
+static int family_wanted(plab_kernel_family f, plab_kernels_id k)
+{
+    const char *e = getenv("PLAB_TEST_FAMILY");
+    if (!e || !*e || strcmp(e, "all") == 0)
+        return 1;
+    if (strcmp(e, "strict") == 0)
+        return f == PLAB_FAMILY_STRICT;
+    if (strcmp(e, "fma") == 0)
+        return f == PLAB_FAMILY_FMA;
+    if (strcmp(e, "hardware") == 0)
+        return f == PLAB_FAMILY_STRICT || k == PLAB_KERNELS_AVX2 || k == PLAB_KERNELS_AVX512;
+    fail_msg("PLAB_TEST_FAMILY=%s: allowed values are all, strict, fma, hardware", e);
+    return 0;
+}
 
 static void test_scenarios(void **state)
 {
@@ -39,7 +60,8 @@ static void test_scenarios(void **state)
             for (int j = 0; j < nk; j++) {
                 uint64_t got;
                 double loss;
-                if (!plab_kernel_family_available(ks[j], (plab_kernel_family)f))
+                if (!plab_kernel_family_available(ks[j], (plab_kernel_family)f) ||
+                    !family_wanted((plab_kernel_family)f, ks[j]))
                     continue;
                 assert_int_equal(golden_run_family(&golden_scenarios[i], ks[j],
                                                    (plab_kernel_family)f, &got, &loss),
