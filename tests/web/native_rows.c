@@ -71,6 +71,12 @@ int main(int argc, char **argv)
     plab_config c;
     plab_config_default(&c);
     char err[512];
+    /* The page runs the strict family (web/state.js, runSettings), the one WebAssembly has;
+     * natively `auto` may mean fma. Compare like with like unless a test asks otherwise. */
+    if (plab_config_set(&c, "kernel_family", "strict", err, sizeof err) != PLAB_OK) {
+        fprintf(stderr, "native_rows: %s\n", err);
+        return 1;
+    }
     for (int i = 1; i < argc; i++) {
         const char *eq = strchr(argv[i], '=');
         if (!eq) {
