@@ -237,6 +237,7 @@ static int scalar_text(const char *key, const plab_key_info *k, const cJSON *v, 
         {
             int i = 0;
             const cJSON *x;
+            sb_puts(out, ""); /* [] is no hidden layer: "", not a missing value */
             cJSON_ArrayForEach(x, v)
             {
                 if (!cJSON_IsNumber(x)) {
