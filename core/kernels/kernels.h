@@ -3,7 +3,8 @@
  *
  * Every kernel has one readable scalar reference in kernels_scalar.c. SIMD backends
  * (kernels_sse2.c, kernels_avx2.c, kernels_avx512.c, kernels_neon.c, kernels_wasm.c) override entries and must
- * give the same bits: they perform the same IEEE operations in the same order, never FMA.
+ * give the same bits: in the strict family they perform the same IEEE operations in the same
+ * order, never FMA.
  *
  * The fma family (plab_kernel_family) changes one thing: in gemm_nt, gemm_tn, gemm_nn and the
  * dA and gradient accumulations of fused_sgd, each `s + a * b` (lane terms, dot-form tail terms,
