@@ -3,9 +3,10 @@
  * for the networks the performance record tracks, on the scalar and on every SIMD backend.
  *
  *   bench_train [--seconds S] [--kernels name] [--family strict|fma|both] [--repeat R]
- *               [--cpu-time] [--nets SPEC,...] [--unfused] [--json]
+ *               [--cpu-time] [--nets SPEC,...] [--unfused] [--dense] [--json]
  * --unfused times backward + optimizer step separately instead of the fused SGD path that
- * plab_run uses for plain SGD. --family picks the kernel family (default strict); `both`
+ * plab_run uses for plain SGD. --dense keeps the first layer off the sparse-input kernels
+ * (plab_net_set_sparse_input; same bits), to show what they bring. --family picks the kernel family (default strict); `both`
  * times strict and fma alternately on each backend. --repeat measures every row R times
  * (interleaved), so that a noisy machine shows its spread. --cpu-time divides by the process's
  * CPU time instead of wall time: on a machine shared by many, time spent descheduled is then
@@ -29,6 +30,7 @@
 #include "plab.h"
 
 static int use_cpu_time; /* --cpu-time: this process's CPU seconds, not wall seconds */
+static int dense_input; /* --dense */
 static plab_dataset mnist; /* --mnist: the training set (n = 0 when not asked for) */
 
 static double now(void)
@@ -109,6 +111,7 @@ static double measure(const shape *s, plab_kernels_id k, plab_kernel_family fam,
     plab_optim_desc_default(&od);
     if (plab_net_create(&d, k, NULL, &net) != PLAB_OK)
         return -1;
+    plab_net_set_sparse_input(net, !dense_input);
     if (plab_optim_create(&od, net, NULL, &opt) != PLAB_OK) {
         plab_net_destroy(net);
         return -1;
@@ -137,7 +140,6 @@ static double measure(const shape *s, plab_kernels_id k, plab_kernel_family fam,
     const float *targets = out > 1 ? NULL : t;
     long steps = 0;
     double t0 = now(), t1 = t0, tabs[4 * (PLAB_MAX_HIDDEN + 1)];
-    fused = fused && s->batch <= 4; /* what plab_run does (run.c, FUSE_MAX_BATCH) */
     /* warm-up, then time whole blocks of steps */
     for (int i = 0; i < 3; i++)
         step(net, opt, x, labels, targets, s->batch, fused, tabs);
@@ -196,6 +198,8 @@ int main(int argc, char **argv)
             nets = argv[++i];
         } else if (strcmp(argv[i], "--unfused") == 0) {
             fused = 0;
+        } else if (strcmp(argv[i], "--dense") == 0) {
+            dense_input = 1;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
         } else if (strcmp(argv[i], "--mnist") == 0) {
@@ -208,7 +212,7 @@ int main(int argc, char **argv)
         } else {
             fprintf(stderr, "usage: bench_train [--seconds S] [--kernels name] [--family "
                             "strict|fma|both] [--repeat R] [--cpu-time] [--nets SPEC,...] [--unfused] "
-                            "[--json] [--mnist]\n");
+                            "[--dense] [--json] [--mnist]\n");
             return 2;
         }
     }
@@ -252,10 +256,10 @@ int main(int argc, char **argv)
                 char net[64];
                 snprintf(net, sizeof net, "%.63s", shapes[i / repeat].name);
                 *strchr(net, ':') = 0;
-                printf("{\"peer\": \"plab-%s%s%s\", \"net\": \"%s\", \"batch\": %d, "
+                printf("{\"peer\": \"plab-%s%s%s%s\", \"net\": \"%s\", \"batch\": %d, "
                        "\"examples_per_s\": %.1f}\n",
                        plab_kernels_name(ks[j]), fs[j] == PLAB_FAMILY_FMA ? "-fma" : "",
-                       fused ? "" : "-unfused", net, shapes[i / repeat].batch, v);
+                       fused ? "" : "-unfused", dense_input ? "-dense" : "", net, shapes[i / repeat].batch, v);
             } else {
                 if (j == 0)
                     printf("%-28s", shapes[i / repeat].name);

@@ -138,7 +138,7 @@ static void magnitudes(const plab_net *net, plab_task_row *row)
     size_t layer_n[PLAB_MAX_LAYERS] = {0};
     for (int t = 0; t < net->num_tensors; t++) {
         const plab_tensor *T = &net->tensor[t];
-        const float *p = net->params + T->offset;
+        const float *p = plab_net_params_const(net) + T->offset;
         double s = 0.0;
         for (size_t i = 0; i < T->size; i++)
             s += fabs((double)p[i]);

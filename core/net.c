@@ -187,6 +187,13 @@ static size_t carve(plab_net *net, char *block, int *overflow)
     size_t o_dh = plab_plan_add(&p, N * (size_t)net->max_width, sizeof(float));
     size_t o_dout = plab_plan_add(&p, N * (size_t)net->desc.output_dim, sizeof(float));
     size_t o_rowabs = plab_plan_add(&p, (size_t)net->max_width, sizeof(float));
+    /* the first layer transposed and the sparse kernels' scratch (kernels.h) */
+    const plab_layer *L0 = &net->layer[0];
+    size_t ldt = ((size_t)L0->units + 15) / 16 * 16;
+    if ((size_t)L0->in > SIZE_MAX / 2 / ldt)
+        p.overflow = 1;
+    size_t o_wt = plab_plan_add(&p, (size_t)L0->in * ldt, sizeof(float));
+    size_t o_sps = plab_plan_add(&p, PLAB_SPARSE_SCRATCH((size_t)L0->in, ldt), sizeof(float));
     if (N > SIZE_MAX / (size_t)net->max_width)
         p.overflow = 1;
     for (int j = 0; j < net->num_layers; j++) {
@@ -221,6 +228,10 @@ static size_t carve(plab_net *net, char *block, int *overflow)
         net->dh = (float *)(block + o_dh);
         net->dout = (float *)(block + o_dout);
         net->rowabs = (float *)(block + o_rowabs);
+        net->wt = (float *)(block + o_wt);
+        net->ldt = (int)ldt;
+        net->sparse_scratch = (float *)(block + o_sps);
+        net->wt_state = PLAB_WT_STALE;
         for (int j = 0; j < net->num_layers; j++) {
             plab_layer *L = &net->layer[j];
             L->W = net->params + net->tensor[L->t_w].offset;
@@ -308,9 +319,80 @@ const plab_net_desc *plab_net_get_desc(const plab_net *net) { return &net->desc;
 plab_kernels_id plab_net_kernels(const plab_net *net) { return net->k.id; }
 size_t plab_net_num_params(const plab_net *net) { return net->num_params; }
 int plab_net_num_tensors(const plab_net *net) { return net->num_tensors; }
-float *plab_net_params(plab_net *net) { return net->params; }
+float *plab_net_params(plab_net *net)
+{
+    plab_net_w_written(net);
+    return net->params;
+}
 float *plab_net_grads(plab_net *net) { return net->grads; }
-const float *plab_net_params_const(const plab_net *net) { return net->params; }
+const float *plab_net_params_const(const plab_net *net)
+{
+    plab_net_sync(net);
+    return net->params;
+}
+void plab_net_set_sparse_input(plab_net *net, int on) { net->sparse_off = !on; }
+
+/* ------------------------------------------------------------------ the transposed first layer */
+
+/* dst(C, ldd) = src(R, lds) transposed, 32 x 32 blocks (both matrices stay in cache lines). */
+static void transpose(const float *src, size_t lds, float *dst, size_t ldd, int R, int C)
+{
+    for (int r0 = 0; r0 < R; r0 += 32)
+        for (int c0 = 0; c0 < C; c0 += 32) {
+            int r1 = r0 + 32 < R ? r0 + 32 : R, c1 = c0 + 32 < C ? c0 + 32 : C;
+            for (int r = r0; r < r1; r++)
+                for (int c = c0; c < c1; c++)
+                    dst[(size_t)c * ldd + (size_t)r] = src[(size_t)r * lds + (size_t)c];
+        }
+}
+
+void plab_net_sync(const plab_net *cnet)
+{
+    if (cnet->wt_state != PLAB_WT_AHEAD)
+        return;
+    plab_net *net = (plab_net *)cnet; /* only the cache of W changes hands (net.h) */
+    const plab_layer *L = &net->layer[0];
+    transpose(net->wt, (size_t)net->ldt, L->W, (size_t)L->in, L->in, L->units);
+    net->wt_state = PLAB_WT_SAME;
+}
+
+void plab_net_w_written(plab_net *net)
+{
+    plab_net_sync(net);
+    net->wt_state = PLAB_WT_STALE;
+}
+
+/* Makes WT current (transposing W when it is stale) and says whether it is finite. */
+static int wt_ready(plab_net *net)
+{
+    if (net->wt_state == PLAB_WT_STALE) {
+        const plab_layer *L = &net->layer[0];
+        transpose(L->W, (size_t)L->in, net->wt, (size_t)net->ldt, L->units, L->in);
+        size_t cnt = (size_t)L->units * (size_t)L->in;
+        int fin = 1;
+        for (size_t i = 0; i < cnt; i++)
+            fin &= isfinite(L->W[i]) != 0;
+        net->wt_finite = fin;
+        net->wt_state = PLAB_WT_SAME;
+    }
+    return net->wt_finite;
+}
+
+/* The first layer takes the sparse kernels when the backend has them and the batch's first
+ * row is at most a third nonzero (MNIST: about a fifth); either way the bits are the same,
+ * so this only decides the speed. */
+static int sparse_first(plab_net *net, const float *x, int n)
+{
+    const plab_layer *L = &net->layer[0];
+    if (!net->k.sparse_nt || net->sparse_off || L->in < 16 || n < 1)
+        return 0;
+    int nz = 0;
+    for (int i = 0; i < L->in; i++)
+        nz += x[i] != 0.0f;
+    if (3 * nz > L->in)
+        return 0;
+    return wt_ready(net);
+}
 const float *plab_net_output(const plab_net *net) { return net->layer[net->num_layers - 1].z; }
 int plab_net_last_batch(const plab_net *net) { return net->n; }
 
@@ -331,6 +413,7 @@ const float *plab_net_ln_output(const plab_net *net, int layer)
 
 void plab_net_init_params(plab_net *net, plab_rng *rng)
 {
+    plab_net_w_written(net);
     for (int t = 0; t < net->num_tensors; t++) {
         const plab_tensor *T = &net->tensor[t];
         float *p = net->params + T->offset;
@@ -341,6 +424,7 @@ void plab_net_init_params(plab_net *net, plab_rng *rng)
 
 uint64_t plab_net_param_hash(const plab_net *net)
 {
+    plab_net_sync(net);
     return plab_fnv1a(PLAB_FNV_INIT, net->params, net->num_params * sizeof(float));
 }
 
@@ -474,9 +558,19 @@ static float mse(const float *z, const float *t, float *dz, int n, int D)
 static void forward_layers(plab_net *net, const float *x, int n)
 {
     const float *in = x;
+    net->x_sparse = sparse_first(net, x, n);
+    net->first_done = 0;
     for (int j = 0; j < net->num_layers; j++) {
         plab_layer *L = &net->layer[j];
-        net->k.gemm_nt(in, L->W, L->b, L->z, n, L->in, L->units);
+        if (j == 0 && net->x_sparse) {
+            net->sparse_fwd++;
+            net->k.sparse_nt(x, net->wt, net->ldt, L->b, L->z, n, L->in, L->units,
+                             net->sparse_scratch);
+        } else {
+            if (j == 0)
+                plab_net_sync(net);
+            net->k.gemm_nt(in, L->W, L->b, L->z, n, L->in, L->units);
+        }
         if (L->hidden) {
             act_forward(net, L, n);
             if (L->ln)
@@ -534,11 +628,38 @@ plab_status plab_net_forward(plab_net *net, const float *x, const int32_t *label
     return PLAB_OK;
 }
 
-plab_status plab_net_backward(plab_net *net, plab_backward_hook hook, void *hook_ctx)
+static int all_finite(const float *x, size_t n)
+{
+    int fin = 1;
+    for (size_t i = 0; i < n; i++)
+        fin &= isfinite(x[i]) != 0;
+    return fin;
+}
+
+/* The first layer's plain-SGD step by sparse_sgd, when the forward took sparse_nt, WT is still
+ * current (no hook wrote W since) and finite, and so is delta. Returns 1 if it ran. */
+static int first_sparse_sgd(plab_net *net, const float *delta, float lr, float keep)
+{
+    plab_layer *L = &net->layer[0];
+    int n = net->n;
+    if (!(net->x_sparse && net->k.sparse_sgd && n <= PLAB_SPARSE_MAX_BATCH &&
+          net->wt_state != PLAB_WT_STALE && net->wt_finite &&
+          all_finite(delta, (size_t)n * (size_t)L->units)))
+        return 0;
+    net->wt_finite = net->k.sparse_sgd(net->wt, net->ldt, L->b, net->x, delta, L->gb, net->rowabs,
+                                       n, L->in, L->units, lr, keep, net->sparse_scratch);
+    net->wt_state = PLAB_WT_AHEAD;
+    net->sparse_upd++;
+    return 1;
+}
+
+static plab_status backward(plab_net *net, plab_backward_hook hook, void *hook_ctx,
+                            const float *lr_keep)
 {
     int n = net->n;
     if (n < 1)
         return PLAB_E_STATE;
+    net->first_done = 0;
     const plab_kernels *k = &net->k;
     /* delta of the output layer: the loss gradient, kept intact so backward can be repeated */
     const float *delta = net->dout;
@@ -546,6 +667,14 @@ plab_status plab_net_backward(plab_net *net, plab_backward_hook hook, void *hook
     for (int j = net->num_layers - 1; j >= 0; j--) {
         plab_layer *L = &net->layer[j];
         const float *in = j > 0 ? net->layer[j - 1].a : net->x;
+        if (j == 0 && lr_keep && first_sparse_sgd(net, delta, lr_keep[0], lr_keep[1])) {
+            double s = 0.0;
+            for (int o = 0; o < L->units; o++)
+                s += (double)net->rowabs[o];
+            net->first_abs = s;
+            net->first_done = 1;
+            break;
+        }
         k->gemm_tn(delta, in, L->gW, n, L->in, L->units);
         k->colsum(delta, L->gb, n, L->units);
         if (j == 0)
@@ -576,10 +705,26 @@ plab_status plab_net_backward(plab_net *net, plab_backward_hook hook, void *hook
     return PLAB_OK;
 }
 
+plab_status plab_net_backward(plab_net *net, plab_backward_hook hook, void *hook_ctx)
+{
+    return backward(net, hook, hook_ctx, NULL);
+}
+
+plab_status plab_net_backward_first_sgd(plab_net *net, plab_backward_hook hook, void *hook_ctx,
+                                        float lr, float keep)
+{
+    float lk[2] = {lr, keep};
+    return backward(net, hook, hook_ctx, lk);
+}
+
 void plab_net_grad_abs(const plab_net *net, double *per_tensor)
 {
     for (int t = 0; t < net->num_tensors; t++) {
         const plab_tensor *T = &net->tensor[t];
+        if (net->first_done && t == net->layer[0].t_w) {
+            per_tensor[t] = net->first_abs; /* the same sum, from sparse_sgd's rows */
+            continue;
+        }
         const float *g = net->grads + T->offset;
         double s = 0.0;
         for (int r = 0; r < T->rows; r++)
@@ -600,8 +745,28 @@ plab_status plab_net_backward_sgd(plab_net *net, float lr, float keep, double *p
         plab_layer *L = &net->layer[j];
         const float *in = j > 0 ? net->layer[j - 1].a : net->x;
         float *da = j > 0 ? net->da[cur] : NULL;
-        /* dL/da_{j-1} from the old W_j, then W_j and b_j updated in the same pass */
-        k->fused_sgd(L->W, L->b, in, delta, da, L->gb, net->rowabs, n, L->in, L->units, lr, keep);
+        if (j == 0 && first_sparse_sgd(net, delta, lr, keep)) {
+            /* WT was current (the forward used it): it is updated, W falls behind */
+        } else {
+            if (j == 0)
+                plab_net_w_written(net);
+            if (n <= PLAB_FUSE_MAX_BATCH) {
+                /* dL/da_{j-1} from the old W_j, then W_j and b_j updated in the same pass */
+                k->fused_sgd(L->W, L->b, in, delta, da, L->gb, net->rowabs, n, L->in, L->units,
+                             lr, keep);
+            } else {
+                /* plab_net_backward's kernels, then plab_optim_step's and plab_net_grad_abs's
+                 * on this layer (dA from the old W) */
+                k->gemm_tn(delta, in, L->gW, n, L->in, L->units);
+                k->colsum(delta, L->gb, n, L->units);
+                if (da)
+                    k->gemm_nn(delta, L->W, da, n, L->in, L->units);
+                k->sgd(L->W, L->gW, (size_t)L->units * (size_t)L->in, lr, keep);
+                k->sgd(L->b, L->gb, (size_t)L->units, lr, keep);
+                for (int o = 0; o < L->units; o++)
+                    net->rowabs[o] = k->asum(L->gW + (size_t)o * L->in, (size_t)L->in);
+            }
+        }
         double s = 0.0;
         for (int o = 0; o < L->units; o++)
             s += (double)net->rowabs[o];

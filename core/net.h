@@ -50,6 +50,21 @@ struct plab_net {
     float *dout;    /* (N, output_dim) */
     float *rowabs;  /* (max units) per-row sums of |g| of the fused update */
     int max_width;
+    /* The first layer's W transposed, WT(I, ldt), for the sparse-input kernels (kernels.h):
+     * kept between steps of plain SGD so that neither copy is rebuilt every step. Whoever reads
+     * W calls plab_net_sync; whoever writes it, plab_net_w_written. */
+    float *wt;
+    int ldt;
+    int wt_state;   /* PLAB_WT_STALE: W is current, WT is not; _SAME: both; _AHEAD: only WT */
+    int wt_finite;  /* WT holds no inf or NaN (meaningful unless STALE) */
+    int sparse_off; /* plab_net_set_sparse_input(net, 0) */
+    int x_sparse;   /* the last forward took sparse_nt */
+    long long sparse_fwd, sparse_upd; /* how often sparse_nt and sparse_sgd ran (for tests) */
+    /* plab_net_backward_first_sgd updated the first layer (W and b) after the last forward;
+     * first_abs is its weight gradient's sum of |g| (plab_net_grad_abs) */
+    int first_done;
+    double first_abs;
+    float *sparse_scratch; /* PLAB_SPARSE_SCRATCH(I, ldt) */
     /* last forward */
     const float *x;
     int n;
@@ -67,12 +82,37 @@ struct plab_net {
 void plab_net_grad_abs(const plab_net *net, double *per_tensor);
 
 /*
- * The backward pass fused with a plain SGD step (theta <- keep * theta - lr * g), each weight
- * read and written once: the same bits as plab_net_backward, plab_optim_step (SGD) and
- * plab_net_grad_abs in sequence, for any batch, without hooks. Bias and LN gradients are
- * written; weight gradients are not.
+ * The backward pass with a plain SGD step (theta <- keep * theta - lr * g) done layer by layer
+ * as soon as a layer's gradients are known: the same bits as plab_net_backward,
+ * plab_optim_step (SGD) and plab_net_grad_abs in sequence, for any batch, without hooks. Per
+ * layer: the sparse-input kernel (the first layer, when the forward took sparse_nt), the fused
+ * kernel (batch <= PLAB_FUSE_MAX_BATCH; each weight read and written once), or the gemm
+ * kernels then the update. Bias and LN gradients are written; weight gradients only by the
+ * gemm kernels.
  */
 plab_status plab_net_backward_sgd(plab_net *net, float lr, float keep, double *per_tensor_abs);
+
+enum { PLAB_WT_STALE = 0, PLAB_WT_SAME = 1, PLAB_WT_AHEAD = 2 };
+
+/* Makes W (the canonical parameters) current: transposes WT back when it is ahead. The net is
+ * logically const: only the cache of the first layer changes hands. */
+void plab_net_sync(const plab_net *net);
+/* plab_net_sync, then marks WT stale: for code about to write W. */
+void plab_net_w_written(plab_net *net);
+
+/* Batches up to this size use the fused backward + update kernel (memory-bound steps); larger
+ * ones the blocked gemm kernels followed by the update, layer by layer. */
+#define PLAB_FUSE_MAX_BATCH 4
+
+/*
+ * plab_net_backward, except that the first layer takes its plain-SGD step (keep, lr) at once
+ * by sparse_sgd when it can (net->first_done is then 1): the steps of runs with a backward
+ * hook. Its weight gradient is then not written (its bias gradient is), plab_optim_step (SGD)
+ * leaves its W and b alone and plab_net_grad_abs reports the same sums. Same bits as
+ * plab_net_backward, plab_optim_step and plab_net_grad_abs.
+ */
+plab_status plab_net_backward_first_sgd(plab_net *net, plab_backward_hook hook, void *hook_ctx,
+                                        float lr, float keep);
 
 /* Activation gain of the Kaiming schemes for an activation. */
 double plab_act_gain(plab_activation act);

@@ -148,13 +148,20 @@ void plab_optim_step(plab_optim *o, plab_net *net)
 {
     const plab_optim_desc *d = &o->desc;
     float *p = net->params;
+    if (!(d->kind == PLAB_OPT_SGD && net->first_done))
+        plab_net_w_written(net); /* W current, its transposed copy stale (net.h) */
     const float *g = net->grads;
     float keep = 1.0f - d->shrink;
     o->t++;
     switch (d->kind) {
-    case PLAB_OPT_SGD:
-        o->k.sgd(p, g, o->n, d->lr, keep);
+    case PLAB_OPT_SGD: {
+        /* W and b of the first layer lead the parameters; plab_net_backward_first_sgd may have
+         * stepped them already */
+        const plab_tensor *b0 = &net->tensor[net->layer[0].t_b];
+        size_t done = net->first_done ? b0->offset + b0->size : 0;
+        o->k.sgd(p + done, g + done, o->n - done, d->lr, keep);
         break;
+    }
     case PLAB_OPT_MOMENTUM:
         o->k.momentum(p, g, o->m, o->n, d->lr, d->momentum, keep);
         break;

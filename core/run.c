@@ -573,23 +573,22 @@ static void describe_divergence(const plab_net *net, char *buf, size_t n)
              (double)big, big_t);
 }
 
-/* Plain SGD can be fused into the backward pass when nothing needs this step's weight
+/* Plain SGD can be done inside the backward pass when nothing needs this step's weight
  * gradients: no backward hook, and every method says so (ALGORITHMS §2.1 keeps its order:
- * the methods still run after the update). */
-/* Fusion pays off where a step is memory-bound: small batches. At batch 30 the blocked
- * gemm kernels win (bench_train --unfused). */
-#define FUSE_MAX_BATCH 4
-
+ * the methods still run after the update). plab_net_backward_sgd then picks per layer the
+ * fused kernel (small batches), the sparse-input kernel (the first layer on MNIST-like
+ * inputs) or the gemm kernels, with the same bits. */
+/* 0: backward, then the optimizer; 1: plab_net_backward_sgd; 2 (a backward hook runs):
+ * plab_net_backward_first_sgd, then the optimizer on the other layers. */
 static int fusable(plab_run *r, const plab_method_ctx *ctx)
 {
-    if (!r->cfg.fused_update || r->has_hook || r->cfg.batch_size > FUSE_MAX_BATCH ||
-        plab_optim_get_desc(r->opt)->kind != PLAB_OPT_SGD)
+    if (!r->cfg.fused_update || plab_optim_get_desc(r->opt)->kind != PLAB_OPT_SGD)
         return 0;
     for (int i = 0; i < r->num_methods; i++)
         if (!r->methods[i]->needs_gradients ||
             r->methods[i]->needs_gradients(r->mstate[i], ctx))
             return 0;
-    return 1;
+    return r->has_hook ? 2 : 1;
 }
 
 plab_status plab_run_step(plab_run *r)
@@ -627,13 +626,17 @@ plab_status plab_run_step(plab_run *r)
     hook_env env;
     env.r = r;
     method_ctx(r, &env.ctx);
-    if (fusable(r, &env.ctx)) {
-        const plab_optim_desc *od = plab_optim_get_desc(r->opt);
+    const plab_optim_desc *od = plab_optim_get_desc(r->opt);
+    int how = fusable(r, &env.ctx);
+    if (how == 1) {
         plab_net_backward_sgd(r->net, od->lr, 1.0f - od->shrink, r->grad_abs);
         plab_optim_tick(r->opt);
         r->fused++;
     } else {
-        plab_net_backward(r->net, r->has_hook ? backward_hook : NULL, &env);
+        if (how == 2)
+            plab_net_backward_first_sgd(r->net, backward_hook, &env, od->lr, 1.0f - od->shrink);
+        else
+            plab_net_backward(r->net, r->has_hook ? backward_hook : NULL, &env);
         plab_optim_step(r->opt, r->net);
         plab_net_grad_abs(r->net, r->grad_abs);
     }

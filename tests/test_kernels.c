@@ -1201,6 +1201,122 @@ static void test_fma_family_fuses(void **state)
                          plab_kernel_family_resolve(PLAB_KERNELS_AUTO, PLAB_FAMILY_AUTO));
 }
 
+
+/* ---------------------------------------------------------------- sparse inputs */
+
+/* sparse_nt and sparse_sgd of family fam, on every table that has them (the family's scalar
+ * reference included), against the family's scalar gemm_nt and fused_sgd (dA = NULL) on the
+ * untransposed W: the same bits, for inputs about 3/4 exact zeros (some -0.0f), with and
+ * without a NaN or inf among them, any N up to 64, every tail of I and O, updates that
+ * overflow (lr 3e38) and the finite flag sparse_sgd returns. */
+static void sparse_family(plab_kernel_family fam)
+{
+    plab_kernels_id ids[PLAB_KERNELS_COUNT];
+    int nb = test_backends(ids);
+    plab_kernels sref;
+    assert_int_equal(plab_kernels_fill_family(PLAB_KERNELS_SCALAR, fam, &sref), PLAB_OK);
+    static const int Ns[] = {1, 3, 30, 64};
+    static const int Is[] = {1, 7, 8, 13, 16, 17, 100, 784};
+    static const int Os[] = {1, 7, 16, 17, 100, 130, 300};
+    plab_rng r;
+    plab_rng_seed(&r, 5, 91, (uint64_t)fam);
+    long compared = 0;
+    for (size_t a = 0; a < sizeof Ns / sizeof Ns[0]; a++)
+        for (size_t bi = 0; bi < sizeof Is / sizeof Is[0]; bi++)
+            for (size_t ci = 0; ci < sizeof Os / sizeof Os[0]; ci++) {
+                int N = Ns[a], I = Is[bi], O = Os[ci], ldt = (O + 15) / 16 * 16;
+                int specials = (a + bi + ci) % 3 == 0, bias = (a + ci) % 2 == 0;
+                float keep = (bi + ci) % 2 ? 1.0f : 1.0f - 1e-4f;
+                float lr = (a + bi) % 5 == 4 ? 3e38f : 0.05f; /* 3e38: updates overflow */
+                size_t nW = (size_t)O * I, nA = (size_t)N * I, nZ = (size_t)N * O;
+                size_t nT = (size_t)I * ldt, nS = PLAB_SPARSE_SCRATCH(I, ldt);
+                fbuf A = fb_alloc(nA, 0, 0, 0), W = fb_alloc(nW, 0, 0, 0);
+                fbuf b = fb_alloc((size_t)O, 0, 0, 0), dZ = fb_alloc(nZ, 0, 0, 0);
+                for (size_t i = 0; i < nA; i++) {
+                    uint32_t c = plab_rng_below(&r, 8);
+                    A.p[i] = c < 5 ? 0.0f : c == 5 ? -0.0f : draw(&r);
+                }
+                /* one NaN or inf (with two, which NaN payload wins is the compiler's choice) */
+                if (specials)
+                    A.p[plab_rng_below(&r, (uint32_t)nA)] = draw_special(&r);
+                for (size_t i = 0; i < nW; i++)
+                    W.p[i] = draw(&r);
+                for (int i = 0; i < O; i++)
+                    b.p[i] = draw(&r);
+                for (size_t i = 0; i < nZ; i++)
+                    dZ.p[i] = plab_rng_below(&r, 3) == 0 ? (i % 2 ? 0.0f : -0.0f)
+                                                         : 0.1f * (float)plab_rng_normal(&r);
+                /* the dense reference */
+                fbuf Zr = fb_output(nZ, 0, PAT_REF), Wr = fb_copy(&W, 0), br = fb_copy(&b, 0);
+                fbuf gbr = fb_output((size_t)O, 0, 0), rowr = fb_output((size_t)O, 0, 0);
+                sref.gemm_nt(A.p, W.p, bias ? b.p : NULL, Zr.p, N, I, O);
+                sref.fused_sgd(Wr.p, br.p, A.p, dZ.p, NULL, gbr.p, rowr.p, N, I, O, lr, keep);
+                for (int k = -1; k < nb; k++) {
+                    plab_kernels tab = sref;
+                    if (k >= 0) {
+                        if (!plab_kernel_family_available(ids[k], fam))
+                            continue;
+                        assert_int_equal(plab_kernels_fill_family(ids[k], fam, &tab), PLAB_OK);
+                    }
+                    if (!tab.sparse_nt || !tab.sparse_sgd) {
+                        if (tab.sparse_nt || tab.sparse_sgd)
+                            fail_msg("%s has one sparse kernel of two", plab_kernels_name(tab.id));
+                        continue;
+                    }
+                    char ctx[160];
+                    snprintf(ctx, sizeof ctx, "%s %s N=%d I=%d O=%d%s keep=%g lr=%g",
+                             k < 0 ? "scalar" : plab_kernels_name(ids[k]),
+                             plab_kernel_family_name(fam), N, I, O,
+                             specials ? " (a NaN or inf in A)" : "", (double)keep, (double)lr);
+                    fbuf WT = fb_alloc(nT, 0, 0, 0), sc = fb_alloc(nS, 0, 0, 0xA5);
+                    for (int o = 0; o < O; o++)
+                        for (int i = 0; i < I; i++)
+                            WT.p[(size_t)i * ldt + o] = W.p[(size_t)o * I + i];
+                    fbuf Z = fb_output(nZ, 0, PAT_SIMD);
+                    tab.sparse_nt(A.p, WT.p, ldt, bias ? b.p : NULL, Z.p, N, I, O, sc.p);
+                    expect_same(ctx, "sparse_nt Z", &Zr, &Z);
+                    fbuf bs = fb_copy(&b, PAT_SIMD), gbs = fb_output((size_t)O, 0, PAT_SIMD);
+                    fbuf rows = fb_output((size_t)O, 0, PAT_SIMD);
+                    memset(sc.p, 0xA5, nS * sizeof(float));
+                    int fin = tab.sparse_sgd(WT.p, ldt, bs.p, A.p, dZ.p, gbs.p, rows.p, N, I, O,
+                                             lr, keep, sc.p);
+                    fbuf Wb = fb_alloc(nW, 0, 0, 0); /* no guard: a copy, not an output */
+                    int want_fin = 1;
+                    for (int o = 0; o < O; o++)
+                        for (int i = 0; i < I; i++)
+                            Wb.p[(size_t)o * I + i] = WT.p[(size_t)i * ldt + o];
+                    for (size_t i = 0; i < nW; i++)
+                        want_fin &= isfinite(Wr.p[i]) != 0;
+                    for (int i = 0; i < I; i++)
+                        for (int o = O; o < ldt; o++)
+                            if (float_bits(WT.p[(size_t)i * ldt + o]) != 0)
+                                fail_msg("%s: sparse_sgd wrote padding column %d", ctx, o);
+                    expect_same(ctx, "sparse_sgd W", &Wr, &Wb);
+                    expect_same(ctx, "sparse_sgd b", &br, &bs);
+                    expect_same(ctx, "sparse_sgd gbias", &gbr, &gbs);
+                    expect_same(ctx, "sparse_sgd rowabs", &rowr, &rows);
+                    /* the flag covers the rows written; rows left alone were finite (W is) */
+                    if (fin != want_fin)
+                        fail_msg("%s: sparse_sgd says finite=%d, the weights say %d", ctx, fin,
+                                 want_fin);
+                    compared++;
+                    fb_free(&WT), fb_free(&sc), fb_free(&Z), fb_free(&bs), fb_free(&gbs);
+                    fb_free(&rows), fb_free(&Wb);
+                }
+                fb_free(&A), fb_free(&W), fb_free(&b), fb_free(&dZ), fb_free(&Zr), fb_free(&Wr);
+                fb_free(&br), fb_free(&gbr), fb_free(&rowr);
+            }
+    print_message("sparse kernels (%s): %ld comparisons\n", plab_kernel_family_name(fam),
+                  compared);
+}
+
+static void test_sparse_kernels(void **state)
+{
+    (void)state;
+    sparse_family(PLAB_FAMILY_STRICT);
+    sparse_family(PLAB_FAMILY_FMA);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1218,6 +1334,7 @@ int main(void)
         cmocka_unit_test(test_fma_gemms_match_fmaf_reference),
         cmocka_unit_test(test_fma_fused_sgd),
         cmocka_unit_test(test_fma_family_fuses),
+        cmocka_unit_test(test_sparse_kernels),
         cmocka_unit_test(test_scalar_gemms_vs_double),
         cmocka_unit_test(test_scalar_layernorm_vs_double),
         cmocka_unit_test(test_scalar_elementwise_vs_double),

@@ -222,9 +222,14 @@ plab_kernels_id plab_net_kernels(const plab_net *net);
 size_t plab_net_num_params(const plab_net *net);
 int plab_net_num_tensors(const plab_net *net);
 const plab_tensor *plab_net_tensor(const plab_net *net, int i);
+/* The parameters (canonical order). plab_net_params is for writing: take the pointer again
+ * after any training step, since the first layer may be kept transposed between steps. */
 float *plab_net_params(plab_net *net);
 float *plab_net_grads(plab_net *net);
 const float *plab_net_params_const(const plab_net *net);
+/* 0: the first layer never takes the sparse-input kernels (same bits either way: for tests and
+ * benchmarks); 1 (the default): it takes them when its input is mostly zeros. */
+void plab_net_set_sparse_input(plab_net *net, int on);
 
 struct plab_rng;
 /*

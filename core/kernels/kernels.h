@@ -13,9 +13,15 @@
  * Reference: kernels_scalar_fma.c (fmaf). kernels_avx2_fma.c and kernels_avx512_fma.c compile
  * the strict sources again with -mfma and PLAB_FMA_FAMILY, so a change to a strict product
  * body (e.g. skipping zero terms) reaches both families; mirror it in kernels_scalar_fma.c.
- * In the fma family the zero-term skip below is a rule, not a no-op: a fused sum can round to
- * -0.0f (+0.0f plus a negative product too small for a denormal), which adding a +-0 term
- * would turn back into +0.0f; every fma backend skips as the fmaf reference does.
+ * In the fma family a fused sum can round to -0.0f (+0.0f plus a negative product too small
+ * for a denormal), which adding a +-0 term would turn back into +0.0f. A zero term can only
+ * ever change the sign of a zero sum, so the fma family normalizes the
+ * sums it hands on (s + 0.0f: -0.0f becomes +0.0f, every other value stays): gemm_nt's sum
+ * before the bias, gemm_tn's G, gemm_nn's dA, and fused_sgd's g (before the update) and dA.
+ * Then skipping or adding any term with a zero factor and a finite other factor changes no
+ * bit in either family: the sparse kernels skip more, the dense tiles mask nothing when
+ * their operand is finite.
+ * (In the strict family s + 0.0f is an identity: its sums are never -0.0f.)
  *
  * Reduction order, the one rule that makes this possible:
  *   - "dot form" (gemm_nt, the reductions): the K terms are split into 8 lanes, lane j summing
@@ -94,7 +100,37 @@ typedef struct plab_kernels {
     float (*asum)(const float *x, size_t n);
     /* sum of x (dot form) */
     float (*sum)(const float *x, size_t n);
+
+    /*
+     * The first layer on sparse inputs (MNIST: about 80 % of the pixels are 0). Both work on
+     * WT(I, ldt), the layer's W(O, I) transposed (ldt >= O, a multiple of 16; columns O..ldt-1
+     * are never read into a result nor written), so that one input i is one contiguous row of
+     * weights, and both skip every term whose A entry is +-0. That changes no bit when WT is
+     * finite and, for sparse_sgd, dZ too (net.c uses them only then): in the strict family a sum started from +0.0f never
+     * becomes -0.0f, so adding a +-0 product leaves it as it is; in the fma family a skipped
+     * term could only have changed the sign of a zero sum, and the products' sums are
+     * normalized (+ 0.0f, which turns -0.0f into +0.0f and leaves every other value) before
+     * they are used. NULL where a backend has none; net.c then runs the dense kernels.
+     * scratch: PLAB_SPARSE_SCRATCH(I, ldt) floats, 64-byte aligned.
+     */
+    /* gemm_nt (same bits): Z(N,O) = A(N,I) W^T + b, per row of A a list of its nonzero
+     * entries, each adding its WT row to lane k % 8 (k < I8) or to the tail. */
+    void (*sparse_nt)(const float *A, const float *WT, int ldt, const float *b, float *Z, int N,
+                      int I, int O, float *scratch);
+    /* fused_sgd with dA = NULL (same bits; N <= 64): per input i with a nonzero entry in some
+     * row, g(o) = sum over those rows n, in increasing n, of dZ[n,o] A[n,i], then the update of
+     * WT row i and its |g| into rowabs' dot-form lanes; an input that is 0 in every row has
+     * g = +0.0f (its row is skipped when keep is 1, as plab_fused_zero_row). Returns 1 when
+     * every weight it wrote is finite. */
+    int (*sparse_sgd)(float *WT, int ldt, float *b, const float *A, const float *dZ,
+                      float *gbias, float *rowabs, int N, int I, int O, float lr, float keep,
+                      float *scratch);
 } plab_kernels;
+
+/* Floats of scratch the sparse kernels need (9 rows of ldt, a mask word per input, lists). */
+#define PLAB_SPARSE_SCRATCH(I, ldt) (6 * (size_t)(I) + 320 + 9 * (size_t)(ldt))
+/* The largest batch sparse_sgd takes (one bit per row). */
+#define PLAB_SPARSE_MAX_BATCH 64
 
 /* The scalar reference table (always available). */
 const plab_kernels *plab_kernels_scalar(void);

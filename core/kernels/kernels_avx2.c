@@ -10,8 +10,10 @@
 #include "kernels.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
+#include <float.h>
 #include <immintrin.h>
 #include <math.h>
+#include <stdint.h>
 
 #if defined(__GNUC__)
 #define PLAB_INLINE static inline __attribute__((always_inline))
@@ -28,10 +30,15 @@ typedef __m256 v8;
 #ifdef PLAB_FMA_FAMILY
 #define MADD8(acc, a, b) _mm256_fmadd_ps(a, b, acc)
 #define MADDF(acc, a, b) fmaf(a, b, acc)
+/* the fma family normalizes the sums it hands on: -0.0f becomes +0.0f (kernels.h) */
+#define NORM8(x) _mm256_add_ps(x, _mm256_setzero_ps())
+#define NORMF(x) ((x) + 0.0f)
 #define FILL_AVX2 plab_kernels_fill_avx2_fma
 #else
 #define MADD8(acc, a, b) _mm256_add_ps(acc, _mm256_mul_ps(a, b))
 #define MADDF(acc, a, b) ((acc) + (a) * (b))
+#define NORM8(x) (x) /* strict sums are never -0.0f */
+#define NORMF(x) (x)
 #define FILL_AVX2 plab_kernels_fill_avx2
 #endif
 
@@ -51,6 +58,9 @@ typedef __m256 v8;
 #endif
 #ifndef AX_TB
 #define AX_TB 64 /* summation steps per block: 64 rows x one tile of V is 16 KiB, in L1 */
+#endif
+#ifndef SP_CB
+#define SP_CB 8 /* sparse kernels: vectors of columns per register block */
 #endif
 #ifndef AX_PANEL
 #define AX_PANEL 4096 /* floats of V one column panel spans (16 KiB, in L1) */
@@ -117,6 +127,7 @@ PLAB_INLINE void nt_tile(const float *A, const float *W, const float *b, float *
             float s = reduce8(acc[r][c]);
             for (int k = I8; k < I; k++)
                 s = MADDF(s, a[k], w[k]);
+            s = NORMF(s);
             Z[(size_t)r * O + c] = b ? s + b[c] : s;
         }
 }
@@ -244,16 +255,33 @@ static void axpy_rows(const float *S, size_t sT, size_t sR, const float *V, floa
     }
 }
 
+/* The fma family's normalization of a product's result (kernels.h); nothing in strict. */
+static void norm_out(float *x, size_t n)
+{
+#ifdef PLAB_FMA_FAMILY
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(x + i, NORM8(_mm256_loadu_ps(x + i)));
+    for (; i < n; i++)
+        x[i] = NORMF(x[i]);
+#else
+    (void)x;
+    (void)n;
+#endif
+}
+
 /* G(O,I) = dZ(N,O)^T A(N,I): rows are o, the sum runs over n. */
 static void gemm_tn(const float *dZ, const float *A, float *G, int N, int I, int O)
 {
     axpy_rows(dZ, (size_t)O, 1, A, G, N, O, I);
+    norm_out(G, (size_t)O * I);
 }
 
 /* dA(N,I) = dZ(N,O) W(O,I): rows are n, the sum runs over o. */
 static void gemm_nn(const float *dZ, const float *W, float *dA, int N, int I, int O)
 {
     axpy_rows(dZ, 1, (size_t)O, W, dA, O, N, I);
+    norm_out(dA, (size_t)N * I);
 }
 
 /* g(O) = column sums of dZ(N,O), each from +0.0f in n order; 32 columns at a time, then
@@ -540,6 +568,7 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
                 }
                 g = MADD8(g, d, _mm256_loadu_ps(A + (size_t)n * I + i));
             }
+            g = NORM8(g);
             _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_mul_ps(wv, kv), _mm256_mul_ps(lv, g)));
             acc = _mm256_add_ps(acc, abs8(g));
         }
@@ -554,6 +583,7 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
                     dA[(size_t)n * I + i] = MADDF(dA[(size_t)n * I + i], d, w[i]);
                 g = MADDF(g, d, A[(size_t)n * I + i]);
             }
+            g = NORMF(g);
             w[i] = w[i] * keep - lr * g;
             s += fabsf(g);
         }
@@ -564,6 +594,258 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
         gbias[o] = gb;
         b[o] = b[o] * keep - lr * gb;
     }
+    if (dA)
+        norm_out(dA, (size_t)N * I);
+}
+
+/* ------------------------------------------------------------------ sparse inputs */
+
+/* CALL(k) with k = n (1..7) a constant, so that the k-ymm blocks unroll into registers. */
+#define SP_DISPATCH(n, CALL)                                                                       \
+    switch (n) {                                                                                   \
+    case 1: CALL(1); break;                                                                        \
+    case 2: CALL(2); break;                                                                        \
+    case 3: CALL(3); break;                                                                        \
+    case 4: CALL(4); break;                                                                        \
+    case 5: CALL(5); break;                                                                        \
+    case 6: CALL(6); break;                                                                        \
+    case 7: CALL(7); break;                                                                        \
+    default: break;                                                                                \
+    }
+
+/* Lane mask of the columns of ymm c that are below O. */
+PLAB_INLINE __m256i col_lanes(int O, int c)
+{
+    int left = O - 8 * c;
+    return first_lanes(left < 8 ? left : 8);
+}
+
+/* The 8 dot-form lanes of 8 columns, rows L floats apart, combined by the exact tree
+ * ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)) (plab_reduce8 per column). */
+PLAB_INLINE v8 lanes_tree(const float *l, size_t L)
+{
+#define LN(q) _mm256_loadu_ps(l + (q) * L)
+    return _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(LN(0), LN(4)), _mm256_add_ps(LN(2), LN(6))),
+                         _mm256_add_ps(_mm256_add_ps(LN(1), LN(5)), _mm256_add_ps(LN(3), LN(7))));
+#undef LN
+}
+
+/* The nonzero entries of a(I) (NaN counts as nonzero, -0.0f does not), from the movemask of a
+ * NEQ_UQ compare, sorted by dot-form lane: the entries k < I8 of lane q (k % 8 == q) at
+ * q S .. q S + cnt[q] - 1 (S = I8 / 8), in increasing k; the tail entries k >= I8 at I8..,
+ * in increasing k. Returns the tail's count. idx and val hold I8 + 7 entries. */
+static int sparse_lists(const float *a, int I, int32_t *idx, float *val, int cnt[8])
+{
+    const v8 zero = _mm256_setzero_ps();
+    int I8 = I - I % 8, S = I8 / 8, nt = 0;
+    for (int q = 0; q < 8; q++)
+        cnt[q] = 0;
+    for (int i = 0; i < I8; i += 8) {
+        unsigned nz = (unsigned)_mm256_movemask_ps(
+            _mm256_cmp_ps(_mm256_loadu_ps(a + i), zero, _CMP_NEQ_UQ));
+        for (; nz; nz &= nz - 1) {
+            int q = __builtin_ctz(nz), p = q * S + cnt[q]++;
+            idx[p] = i + q;
+            val[p] = a[i + q];
+        }
+    }
+    if (I8 < I) { /* lanes past I load as +0.0f: never set */
+        v8 x = _mm256_maskload_ps(a + I8, first_lanes(I - I8));
+        unsigned nz = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(x, zero, _CMP_NEQ_UQ));
+        for (; nz; nz &= nz - 1) {
+            int q = __builtin_ctz(nz);
+            idx[I8 + nt] = I8 + q;
+            val[I8 + nt] = a[I8 + q];
+            nt++;
+        }
+    }
+    return nt;
+}
+
+/* CB ymm of columns (from ymm c0) of one row of sparse_nt: each dot-form lane in registers,
+ * summed over its list and stored to the lane rows; then per ymm the tree, the tail terms in
+ * increasing k, the normalization and the bias. The last ymm is masked if it ends past O. */
+PLAB_INLINE void sparse_nt_block(const float *WT, size_t L, const int32_t *idx, const float *val,
+                                 const int *cnt, int I8, int nt, float *lane, const float *b,
+                                 float *z, int O, int c0, const int CB)
+{
+    const v8 zero = _mm256_setzero_ps();
+    int S = I8 / 8;
+    for (int q = 0; q < 8; q++) {
+        v8 acc[SP_CB];
+        for (int c = 0; c < CB; c++)
+            acc[c] = zero;
+        for (int t = q * S; t < q * S + cnt[q]; t++) {
+            v8 a = _mm256_set1_ps(val[t]);
+            const float *w = WT + (size_t)idx[t] * L + 8 * c0;
+            for (int c = 0; c < CB; c++)
+                acc[c] = MADD8(acc[c], a, _mm256_loadu_ps(w + 8 * c));
+        }
+        for (int c = 0; c < CB; c++)
+            _mm256_storeu_ps(lane + q * L + 8 * (c0 + c), acc[c]);
+    }
+    for (int c = 0; c < CB; c++) {
+        int col = 8 * (c0 + c);
+        v8 s = lanes_tree(lane + col, L);
+        for (int t = I8; t < I8 + nt; t++)
+            s = MADD8(s, _mm256_set1_ps(val[t]), _mm256_loadu_ps(WT + (size_t)idx[t] * L + col));
+        s = NORM8(s);
+        if (col + 8 <= O) {
+            if (b)
+                s = _mm256_add_ps(s, _mm256_loadu_ps(b + col));
+            _mm256_storeu_ps(z + col, s);
+        } else {
+            __m256i mk = col_lanes(O, c0 + c);
+            if (b)
+                s = _mm256_add_ps(s, _mm256_maskload_ps(b + col, mk));
+            _mm256_maskstore_ps(z + col, mk, s);
+        }
+    }
+}
+
+/* gemm_nt on sparse rows of A (kernels.h): per row, its nonzero entries listed by dot-form lane;
+ * then SP_CB ymm of columns at a time over the ceil(O/8) ymm that hold columns below O. */
+static void sparse_nt(const float *A, const float *WT, int ldt, const float *b, float *Z, int N,
+                      int I, int O, float *scratch)
+{
+    float *lane = scratch;
+    int32_t *idx = (int32_t *)(scratch + 9 * (size_t)ldt + 2 * (size_t)I);
+    float *val = (float *)(idx + I + 16);
+    size_t L = (size_t)ldt;
+    int C = (O + 7) / 8, I8 = I - I % 8, cnt[8];
+    for (int n = 0; n < N; n++) {
+        int nt = sparse_lists(A + (size_t)n * I, I, idx, val, cnt);
+        float *z = Z + (size_t)n * O;
+        int c0 = 0;
+        for (; c0 + SP_CB <= C; c0 += SP_CB)
+            sparse_nt_block(WT, L, idx, val, cnt, I8, nt, lane, b, z, O, c0, SP_CB);
+#define SP_CALL(k) sparse_nt_block(WT, L, idx, val, cnt, I8, nt, lane, b, z, O, c0, k)
+        SP_DISPATCH(C - c0, SP_CALL);
+#undef SP_CALL
+    }
+}
+
+/* CB ymm of columns (from ymm c0) of sparse_sgd's input i: g summed in registers over the rows
+ * in bits, in increasing n, each term added only where dZ is not +-0 (fused_sgd's rule); then
+ * the update of WT row i (w), |g| into the lane row l, and w - w into *bad. With `part` the
+ * last ymm ends past O: dZ is read and w written there under the mask `last`. */
+PLAB_INLINE void sparse_sgd_block(float *w, float *l, const float *A, const float *dZ, int I,
+                                  int O, int i, uint64_t bits, int c0, int part, __m256i last,
+                                  v8 kv, v8 lv, v8 *bad, const int CB)
+{
+    const v8 zero = _mm256_setzero_ps();
+    v8 g[SP_CB];
+    for (int c = 0; c < CB; c++)
+        g[c] = zero;
+    for (uint64_t m = bits; m; m &= m - 1) {
+        int n = __builtin_ctzll(m);
+        v8 a = _mm256_set1_ps(A[(size_t)n * I + i]);
+        const float *dz = dZ + (size_t)n * O + 8 * c0;
+        for (int c = 0; c < CB; c++) {
+            v8 d = part && c == CB - 1 ? _mm256_maskload_ps(dz + 8 * c, last)
+                                       : _mm256_loadu_ps(dz + 8 * c);
+            v8 use = _mm256_cmp_ps(d, zero, _CMP_NEQ_UQ);
+            g[c] = _mm256_blendv_ps(g[c], MADD8(g[c], d, a), use);
+        }
+    }
+    for (int c = 0; c < CB; c++) {
+        float *wc = w + 8 * (c0 + c), *lc = l + 8 * (c0 + c);
+        v8 gc = NORM8(g[c]);
+        v8 x = _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(wc), kv), _mm256_mul_ps(lv, gc));
+        if (part && c == CB - 1) {
+            _mm256_maskstore_ps(wc, last, x);
+            *bad =
+                _mm256_or_ps(*bad, _mm256_and_ps(_mm256_sub_ps(x, x), _mm256_castsi256_ps(last)));
+        } else {
+            _mm256_storeu_ps(wc, x);
+            *bad = _mm256_or_ps(*bad, _mm256_sub_ps(x, x));
+        }
+        _mm256_storeu_ps(lc, _mm256_add_ps(_mm256_loadu_ps(lc), abs8(gc)));
+    }
+}
+
+/* fused_sgd with dA = NULL on sparse A (kernels.h). The rows in which input i is nonzero are
+ * one 64-bit mask (from movemask bits); an input's gradient is then a sum over its set bits,
+ * SP_CB ymm of columns at a time in registers (sparse_sgd_block), followed by the update of its
+ * WT row and the row's |g| in the lanes. Only the columns below O of WT, dZ, b, gbias and
+ * rowabs are read into a result or written. */
+static int sparse_sgd(float *WT, int ldt, float *b, const float *A, const float *dZ,
+                      float *gbias, float *rowabs, int N, int I, int O, float lr, float keep,
+                      float *scratch)
+{
+    float *lane = scratch, *row8 = scratch + 8 * (size_t)ldt;
+    uint64_t *mask = (uint64_t *)(scratch + 9 * (size_t)ldt);
+    size_t L = (size_t)ldt;
+    int C = (O + 7) / 8, I8 = I - I % 8;
+    const v8 zero = _mm256_setzero_ps();
+    for (int i = 0; i < I; i++)
+        mask[i] = 0;
+    for (int n = 0; n < N; n++) {
+        const float *a = A + (size_t)n * I;
+        for (int i = 0; i < I; i += 8) {
+            v8 x = i + 8 <= I ? _mm256_loadu_ps(a + i)
+                              : _mm256_maskload_ps(a + i, first_lanes(I - i));
+            unsigned nz = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(x, zero, _CMP_NEQ_UQ));
+            for (; nz; nz &= nz - 1)
+                mask[i + __builtin_ctz(nz)] |= (uint64_t)1 << n;
+        }
+    }
+    v8 kv = _mm256_set1_ps(keep), lv = _mm256_set1_ps(lr);
+    for (int c = 0; c < C; c++) { /* the bias, as fused_sgd */
+        __m256i mk = col_lanes(O, c);
+        v8 gb = zero;
+        for (int n = 0; n < N; n++)
+            gb = _mm256_add_ps(gb, _mm256_maskload_ps(dZ + (size_t)n * O + 8 * c, mk));
+        _mm256_maskstore_ps(gbias + 8 * c, mk, gb);
+        v8 bb = _mm256_maskload_ps(b + 8 * c, mk);
+        _mm256_maskstore_ps(b + 8 * c, mk,
+                            _mm256_sub_ps(_mm256_mul_ps(bb, kv), _mm256_mul_ps(lv, gb)));
+    }
+    for (int q = 0; q < 8; q++)
+        for (int c = 0; c < C; c++)
+            _mm256_storeu_ps(lane + q * L + 8 * c, zero);
+    int skip = keep == 1.0f && lr > 0.0f && lr <= FLT_MAX;
+    int rem = O % 8;
+    __m256i last = first_lanes(rem); /* the columns of the partial last ymm (if rem) */
+    v8 bad = zero; /* w - w: +0 for finite w, NaN otherwise (written columns only) */
+    for (int i = 0; i < I; i++) {
+        float *w = WT + (size_t)i * L;
+        if (i == I8) /* the lanes are complete: the tail adds to their sum */
+            for (int c = 0; c < C; c++)
+                _mm256_storeu_ps(row8 + 8 * c, lanes_tree(lane + 8 * c, L));
+        uint64_t bits = mask[i];
+        if (!bits) { /* g = +0.0f: |g| adds nothing; W keep - lr (+0.0f) */
+            if (skip)
+                continue;
+            for (int c = 0; c < C; c++) {
+                v8 x = _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(w + 8 * c), kv),
+                                     _mm256_mul_ps(lv, zero));
+                if (rem && c == C - 1) {
+                    _mm256_maskstore_ps(w + 8 * c, last, x);
+                    bad = _mm256_or_ps(bad, _mm256_and_ps(_mm256_sub_ps(x, x),
+                                                          _mm256_castsi256_ps(last)));
+                } else {
+                    _mm256_storeu_ps(w + 8 * c, x);
+                    bad = _mm256_or_ps(bad, _mm256_sub_ps(x, x));
+                }
+            }
+            continue;
+        }
+        float *l = i < I8 ? lane + (size_t)(i & 7) * L : row8;
+        int c0 = 0;
+        for (; c0 + SP_CB <= C; c0 += SP_CB)
+            sparse_sgd_block(w, l, A, dZ, I, O, i, bits, c0, rem && c0 + SP_CB == C, last, kv,
+                             lv, &bad, SP_CB);
+#define SP_CALL(k) sparse_sgd_block(w, l, A, dZ, I, O, i, bits, c0, rem != 0, last, kv, lv, &bad, k)
+        SP_DISPATCH(C - c0, SP_CALL);
+#undef SP_CALL
+    }
+    if (I8 == I)
+        for (int c = 0; c < C; c++)
+            _mm256_storeu_ps(row8 + 8 * c, lanes_tree(lane + 8 * c, L));
+    for (int c = 0; c < C; c++)
+        _mm256_maskstore_ps(rowabs + 8 * c, col_lanes(O, c), _mm256_loadu_ps(row8 + 8 * c));
+    return !_mm256_movemask_ps(_mm256_cmp_ps(bad, bad, _CMP_UNORD_Q));
 }
 
 void FILL_AVX2(plab_kernels *k)
@@ -584,6 +866,8 @@ void FILL_AVX2(plab_kernels *k)
     k->fused_sgd = fused_sgd;
     k->asum = asum;
     k->sum = sum;
+    k->sparse_nt = sparse_nt;
+    k->sparse_sgd = sparse_sgd;
 }
 #else
 /* Not x86-64: kernels.c never selects this backend; the table stays scalar. */

@@ -38,10 +38,15 @@ typedef __m512 v16;
 #ifdef PLAB_FMA_FAMILY
 #define MADD16(acc, a, b) _mm512_fmadd_ps(a, b, acc)
 #define MADDF(acc, a, b) fmaf(a, b, acc)
+/* the fma family normalizes the sums it hands on: -0.0f becomes +0.0f (kernels.h) */
+#define NORM16(x) _mm512_add_ps(x, _mm512_setzero_ps())
+#define NORMF(x) ((x) + 0.0f)
 #define FILL_AVX512 plab_kernels_fill_avx512_fma
 #else
 #define MADD16(acc, a, b) _mm512_add_ps(acc, _mm512_mul_ps(a, b))
 #define MADDF(acc, a, b) ((acc) + (a) * (b))
+#define NORM16(x) (x) /* strict sums are never -0.0f */
+#define NORMF(x) (x)
 #define FILL_AVX512 plab_kernels_fill_avx512
 #endif
 typedef __m256 v8;
@@ -190,6 +195,7 @@ PLAB_INLINE void nt_tile(const float *A, const float *W, const float *b, float *
                 v16 a = _mm512_insertf32x8(_mm512_set1_ps(a0[k]), _mm256_set1_ps(a1[k]), 1);
                 s = MADD16(s, a, _mm512_loadu_ps(wt + 16 * (k - I8)));
             }
+            s = NORM16(s);
             if (b)
                 s = _mm512_add_ps(s, bias);
             _mm256_storeu_ps(Z + (size_t)r * O, lo8(s));
@@ -208,6 +214,7 @@ PLAB_INLINE void nt_tile(const float *A, const float *W, const float *b, float *
                     float s = plab_reduce8(l + 8 * h);
                     for (int k = I8; k < I; k++)
                         s = MADDF(s, a[k], w[k]);
+                    s = NORMF(s);
                     Z[(size_t)r * O + col] = b ? s + b[col] : s;
                 }
             }
@@ -493,7 +500,6 @@ PLAB_INLINE void dense_rows_mk(const float *S, size_t sT, size_t sR, const float
     }
 }
 
-#ifndef PLAB_FMA_FAMILY
 /* All of x(n) finite: only then may a zero factor's product be added instead of skipped. */
 static int all_finite(const float *x, size_t n)
 {
@@ -510,23 +516,32 @@ static int all_finite(const float *x, size_t n)
             return 0;
     return 1;
 }
-#endif
 
 /* The dense tiles, masking the zero terms out only when V holds an inf or NaN: with finite V a
- * zero factor's product is +-0, and adding it to a strict sum (never -0.0f) changes nothing.
- * An fma sum can be -0.0f, so the fma family always masks. */
+ * zero factor's product is +-0, and adding it changes nothing (a strict sum is never -0.0f;
+ * an fma sum can only change its sign of zero, and the fma family normalizes the result). */
 static void dense_rows(const float *S, size_t sT, size_t sR, const float *V, float *Out, int T,
                        int R, int I)
 {
-#ifdef PLAB_FMA_FAMILY
-    int masked = 1;
-#else
-    int masked = !all_finite(V, (size_t)T * I);
-#endif
-    if (masked)
+    if (!all_finite(V, (size_t)T * I))
         dense_rows_mk(S, sT, sR, V, Out, T, R, I, 1);
     else
         dense_rows_mk(S, sT, sR, V, Out, T, R, I, 0);
+}
+
+/* The fma family's normalization of a product's result (kernels.h); nothing in strict. */
+static void norm_out(float *x, size_t n)
+{
+#ifdef PLAB_FMA_FAMILY
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(x + i, NORM16(_mm512_loadu_ps(x + i)));
+    for (; i < n; i++)
+        x[i] = NORMF(x[i]);
+#else
+    (void)x;
+    (void)n;
+#endif
 }
 
 /* G(O,I) = dZ(N,O)^T A(N,I): rows are o, the sum runs over n. */
@@ -536,6 +551,7 @@ static void gemm_tn(const float *dZ, const float *A, float *G, int N, int I, int
         dense_rows(dZ, (size_t)O, 1, A, G, N, O, I);
     else
         axpy_rows(dZ, (size_t)O, 1, A, G, N, O, I);
+    norm_out(G, (size_t)O * I);
 }
 
 /* dA(N,I) = dZ(N,O) W(O,I): rows are n, the sum runs over o. */
@@ -545,6 +561,7 @@ static void gemm_nn(const float *dZ, const float *W, float *dA, int N, int I, in
         dense_rows(dZ, 1, (size_t)O, W, dA, O, N, I);
     else
         axpy_rows(dZ, 1, (size_t)O, W, dA, O, N, I);
+    norm_out(dA, (size_t)N * I);
 }
 
 /* g(O) = column sums of dZ(N,O), each from +0.0f in n order; 64 columns at a time, then
@@ -826,7 +843,7 @@ PLAB_INLINE void fused_block(float *W, const float *A, const float *dZ, float *d
             for (int j = 0; j < RO; j++)
                 if (dz[rows[j]] != 0.0f)
                     x = MADD16(x, _mm512_set1_ps(dz[rows[j]]), w[j]);
-            _mm512_mask_storeu_ps(da, mk, x);
+            _mm512_mask_storeu_ps(da, mk, NORM16(x));
         }
 #pragma GCC unroll 8
         for (int j = 0; j < RO; j++)
@@ -834,9 +851,11 @@ PLAB_INLINE void fused_block(float *W, const float *A, const float *dZ, float *d
                 g[j] = MADD16(g[j], _mm512_set1_ps(dz[rows[j]]), a);
     }
 #pragma GCC unroll 8
-    for (int j = 0; j < RO; j++)
+    for (int j = 0; j < RO; j++) {
+        g[j] = NORM16(g[j]);
         _mm512_mask_storeu_ps(W + (size_t)rows[j] * I + i, mk,
                               _mm512_sub_ps(_mm512_mul_ps(w[j], kv), _mm512_mul_ps(lv, g[j])));
+    }
 }
 
 PLAB_INLINE void fused_rows(float *W, float *b, const float *A, const float *dZ, float *dA,
@@ -914,6 +933,289 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
             dA[i] = 0.0f;
 }
 
+
+/* ------------------------------------------------------------------ sparse inputs */
+
+/* The nonzero entries of a(I) (NaN counts as nonzero): indices and values, in increasing
+ * index; returns their count. idx and val hold I + 16 entries (whole zmm are stored). */
+static int sparse_list(const float *a, int I, int32_t *idx, float *val)
+{
+    int cnt = 0;
+    __m512i k = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i step = _mm512_set1_epi32(16);
+    for (int i = 0; i < I; i += 16) {
+        m16 lm = i + 16 <= I ? (m16)0xFFFF : first_lanes(I - i);
+        v16 x = _mm512_maskz_loadu_ps(lm, a + i);
+        m16 nz = _mm512_mask_cmp_ps_mask(lm, x, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+        _mm512_storeu_si512(idx + cnt, _mm512_maskz_compress_epi32(nz, k));
+        _mm512_storeu_ps(val + cnt, _mm512_maskz_compress_ps(nz, x));
+        cnt += __builtin_popcount(nz);
+        k = _mm512_add_epi32(k, step);
+    }
+    return cnt;
+}
+
+/* One lane's terms (rows bi[j] of WT from column off, factors bv[j]) summed in registers, CB
+ * zmm of columns (a constant at every call), in increasing k as the dot form's lane. */
+PLAB_INLINE void nt_lane(const int32_t *bi, const float *bv, int cnt, const float *WT, size_t ldt,
+                         size_t off, float *out, const int CB)
+{
+    v16 acc[8];
+    for (int c = 0; c < CB; c++)
+        acc[c] = _mm512_setzero_ps();
+    for (int j = 0; j < cnt; j++) {
+        v16 a = _mm512_set1_ps(bv[j]);
+        const float *w = WT + (size_t)bi[j] * ldt + off;
+        for (int c = 0; c < CB; c++)
+            acc[c] = MADD16(acc[c], a, _mm512_load_ps(w + 16 * c));
+    }
+    for (int c = 0; c < CB; c++)
+        _mm512_store_ps(out + 16 * c, acc[c]);
+}
+
+/* gemm_nt on sparse rows of A (kernels.h). Per row: the list of its nonzero entries, split by
+ * dot-form lane (k % 8, k < I8) with compress; each lane's terms are summed in registers
+ * (8 zmm of columns at a time) into a lane row; then per column the tree over the 8 lane
+ * rows, the tail terms, the normalization and the bias. */
+static void sparse_nt(const float *A, const float *WT, int ldt, const float *b, float *Z, int N,
+                      int I, int O, float *scratch)
+{
+    float *lane = scratch;
+    int32_t *idx = (int32_t *)(scratch + 9 * (size_t)ldt);
+    float *val = (float *)(idx + I + 16);
+    int32_t *bidx = (int32_t *)(val + I + 16); /* lane q's list at q * cap */
+    float *bval = (float *)(bidx + I + 128);
+    int C = ldt / 16, I8 = I - I % 8, cap = I8 / 8 + 16;
+    m16 last = first_lanes(O - 16 * ((O - 1) / 16));
+    const __m512i seven = _mm512_set1_epi32(7);
+    for (int n = 0; n < N; n++) {
+        int m = sparse_list(A + (size_t)n * I, I, idx, val), jt = m;
+        while (jt > 0 && idx[jt - 1] >= I8)
+            jt--;
+        int cnt[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (int j = 0; j < jt; j += 16) {
+            m16 valid = j + 16 <= jt ? (m16)0xFFFF : first_lanes(jt - j);
+            __m512i ix = _mm512_loadu_si512(idx + j), q8 = _mm512_and_si512(ix, seven);
+            v16 vx = _mm512_loadu_ps(val + j);
+            for (int q = 0; q < 8; q++) {
+                m16 mq = _mm512_mask_cmpeq_epi32_mask(valid, q8, _mm512_set1_epi32(q));
+                _mm512_storeu_si512(bidx + q * cap + cnt[q], _mm512_maskz_compress_epi32(mq, ix));
+                _mm512_storeu_ps(bval + q * cap + cnt[q], _mm512_maskz_compress_ps(mq, vx));
+                cnt[q] += __builtin_popcount(mq);
+            }
+        }
+        for (int q = 0; q < 8; q++)
+            for (int c0 = 0; c0 < C; c0 += 8) {
+                const int32_t *bi = bidx + q * cap;
+                const float *bv = bval + q * cap;
+                size_t off = (size_t)16 * c0;
+                float *out = lane + (size_t)q * ldt + off;
+                switch (C - c0 < 8 ? C - c0 : 8) {
+                case 8: nt_lane(bi, bv, cnt[q], WT, (size_t)ldt, off, out, 8); break;
+                case 7: nt_lane(bi, bv, cnt[q], WT, (size_t)ldt, off, out, 7); break;
+                case 6: nt_lane(bi, bv, cnt[q], WT, (size_t)ldt, off, out, 6); break;
+                case 5: nt_lane(bi, bv, cnt[q], WT, (size_t)ldt, off, out, 5); break;
+                case 4: nt_lane(bi, bv, cnt[q], WT, (size_t)ldt, off, out, 4); break;
+                case 3: nt_lane(bi, bv, cnt[q], WT, (size_t)ldt, off, out, 3); break;
+                case 2: nt_lane(bi, bv, cnt[q], WT, (size_t)ldt, off, out, 2); break;
+                default: nt_lane(bi, bv, cnt[q], WT, (size_t)ldt, off, out, 1); break;
+                }
+            }
+        float *z = Z + (size_t)n * O;
+        for (int c = 0; c < C && 16 * c < O; c++) {
+            const float *l = lane + 16 * c;
+            size_t L = (size_t)ldt;
+#define LN(q) _mm512_load_ps(l + (q) * L)
+            v16 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(LN(0), LN(4)),
+                                                _mm512_add_ps(LN(2), LN(6))),
+                                  _mm512_add_ps(_mm512_add_ps(LN(1), LN(5)),
+                                                _mm512_add_ps(LN(3), LN(7))));
+#undef LN
+            for (int t = jt; t < m; t++)
+                s = MADD16(s, _mm512_set1_ps(val[t]),
+                           _mm512_load_ps(WT + (size_t)idx[t] * ldt + 16 * c));
+            s = NORM16(s);
+            m16 mk = 16 * c + 16 <= O ? (m16)0xFFFF : last;
+            if (b)
+                s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(mk, b + 16 * c));
+            _mm512_mask_storeu_ps(z + 16 * c, mk, s);
+        }
+    }
+}
+
+/* One input's gradient over CB zmm of columns (CB is a constant at every call) from its m
+ * terms (the dZ rows dd[j] + off, the factors aa[j], all finite), then the update of those
+ * columns of its WT row w and their |g| into the lane row l. With finite factors the terms
+ * whose dZ is +-0 need no mask: their products are +-0, which leaves a strict sum as it is and
+ * an fma sum's sign of zero at most, which the normalization undoes (kernels.h). The last zmm
+ * reads dZ under `lastmk` (past O there is the next row, or nothing). */
+#define SP_CB 8
+PLAB_INLINE void sp_row(float *w, float *l, const float *const *dd, const float *aa, int m,
+                        size_t off, v16 kv, v16 lv, m16 lastmk, v16 *bad, const int CB)
+{
+    v16 g[SP_CB];
+    for (int c = 0; c < CB; c++)
+        g[c] = _mm512_setzero_ps();
+    for (int j = 0; j < m; j++) {
+        v16 a = _mm512_set1_ps(aa[j]);
+        const float *d = dd[j] + off;
+        for (int c = 0; c < CB - 1; c++)
+            g[c] = MADD16(g[c], _mm512_loadu_ps(d + 16 * c), a);
+        g[CB - 1] = MADD16(g[CB - 1], _mm512_maskz_loadu_ps(lastmk, d + 16 * (CB - 1)), a);
+    }
+    for (int c = 0; c < CB; c++) {
+        v16 gc = NORM16(g[c]);
+        v16 x = _mm512_sub_ps(_mm512_mul_ps(_mm512_load_ps(w + 16 * c), kv), _mm512_mul_ps(lv, gc));
+        _mm512_store_ps(w + 16 * c, x);
+        *bad = _mm512_or_ps(*bad, _mm512_sub_ps(x, x));
+        _mm512_store_ps(l + 16 * c, _mm512_add_ps(_mm512_load_ps(l + 16 * c), abs16(gc)));
+    }
+}
+
+/* The same for a row with a factor that is inf or NaN: the terms whose dZ is +-0 are masked
+ * out (fused_sgd's rule), since 0 x inf would be NaN. */
+static void sp_row_masked(float *w, float *l, const float *const *dd, const float *aa, int m,
+                          int C, int O, v16 kv, v16 lv, v16 *bad)
+{
+    v16 zero = _mm512_setzero_ps();
+    for (int c = 0; c < C; c++) {
+        m16 mk = 16 * c + 16 <= O ? (m16)0xFFFF : 16 * c < O ? first_lanes(O - 16 * c) : (m16)0;
+        v16 g = zero;
+        for (int j = 0; j < m; j++) {
+            v16 d = _mm512_maskz_loadu_ps(mk, dd[j] + 16 * c);
+            m16 use = _mm512_cmp_ps_mask(d, zero, _CMP_NEQ_UQ);
+#ifdef PLAB_FMA_FAMILY
+            g = _mm512_mask3_fmadd_ps(d, _mm512_set1_ps(aa[j]), g, use);
+#else
+            g = _mm512_mask_add_ps(g, use, g, _mm512_mul_ps(d, _mm512_set1_ps(aa[j])));
+#endif
+        }
+        g = NORM16(g);
+        v16 x = _mm512_sub_ps(_mm512_mul_ps(_mm512_load_ps(w + 16 * c), kv), _mm512_mul_ps(lv, g));
+        _mm512_store_ps(w + 16 * c, x);
+        *bad = _mm512_or_ps(*bad, _mm512_sub_ps(x, x));
+        _mm512_store_ps(l + 16 * c, _mm512_add_ps(_mm512_load_ps(l + 16 * c), abs16(g)));
+    }
+}
+
+/* lane row 8 of the scratch = the tree over lanes 0..7 (plab_reduce8 per column) */
+static void sp_reduce(float *lane, int C)
+{
+    size_t L = (size_t)16 * (size_t)C;
+    for (int c = 0; c < C; c++) {
+        const float *l = lane + 16 * c;
+#define LN(q) _mm512_load_ps(l + (q) * L)
+        _mm512_store_ps(lane + 8 * L + 16 * c,
+                        _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(LN(0), LN(4)),
+                                                    _mm512_add_ps(LN(2), LN(6))),
+                                      _mm512_add_ps(_mm512_add_ps(LN(1), LN(5)),
+                                                    _mm512_add_ps(LN(3), LN(7)))));
+#undef LN
+    }
+}
+
+/* fused_sgd with dA = NULL on sparse A (kernels.h). The rows in which input i is nonzero are
+ * one 64-bit mask, built 16 inputs at a time; an input's gradient is a sum over its set bits
+ * (increasing n), SP_CB zmm of columns at a time in registers, followed by the update of its
+ * WT row and the row's |g| in the lanes. */
+static int sparse_sgd(float *WT, int ldt, float *b, const float *A, const float *dZ,
+                      float *gbias, float *rowabs, int N, int I, int O, float lr, float keep,
+                      float *scratch)
+{
+    float *lane = scratch;
+    uint64_t *mask = (uint64_t *)(scratch + 9 * (size_t)ldt);
+    int C = ldt / 16, I8 = I - I % 8;
+    m16 last = first_lanes(O - 16 * ((O - 1) / 16));
+    for (int i = 0; i < I; i += 16) {
+        m16 lm = i + 16 <= I ? (m16)0xFFFF : first_lanes(I - i);
+        __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
+        for (int n = 0; n < N; n++) {
+            v16 x = _mm512_maskz_loadu_ps(lm, A + (size_t)n * I + i);
+            m16 nz = _mm512_mask_cmp_ps_mask(lm, x, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+            __m512i bit = _mm512_set1_epi64((long long)((uint64_t)1 << n));
+            lo = _mm512_mask_or_epi64(lo, (__mmask8)nz, lo, bit);
+            hi = _mm512_mask_or_epi64(hi, (__mmask8)(nz >> 8), hi, bit);
+        }
+        uint64_t t[16];
+        _mm512_storeu_si512(t, lo);
+        _mm512_storeu_si512(t + 8, hi);
+        for (int q = 0; q < 16 && i + q < I; q++)
+            mask[i + q] = t[q];
+    }
+    v16 kv = _mm512_set1_ps(keep), lv = _mm512_set1_ps(lr), zero = _mm512_setzero_ps();
+    for (int c = 0; c < C && 16 * c < O; c++) { /* the bias, as fused_sgd */
+        m16 mk = 16 * c + 16 <= O ? (m16)0xFFFF : last;
+        v16 gb = zero;
+        for (int n = 0; n < N; n++)
+            gb = _mm512_add_ps(gb, _mm512_maskz_loadu_ps(mk, dZ + (size_t)n * O + 16 * c));
+        _mm512_mask_storeu_ps(gbias + 16 * c, mk, gb);
+        v16 bb = _mm512_maskz_loadu_ps(mk, b + 16 * c);
+        _mm512_mask_storeu_ps(b + 16 * c, mk, _mm512_sub_ps(_mm512_mul_ps(bb, kv),
+                                                          _mm512_mul_ps(lv, gb)));
+    }
+    for (size_t q = 0; q < 8 * (size_t)ldt; q += 16)
+        _mm512_store_ps(lane + q, zero);
+    int skip = keep == 1.0f && lr > 0.0f && lr <= 3.40282347e38f;
+    v16 bad = zero; /* x - x: +0 for finite x, NaN otherwise */
+    const float *dd[64];
+    float aa[64];
+    /* the zmm of dZ columns past O read nothing: a block's last zmm is masked when it is the
+     * layer's last one */
+    int ocols = (O + 15) / 16; /* zmm holding columns below O */
+    for (int i = 0; i < I; i++) {
+        float *w = WT + (size_t)i * ldt;
+        if (i == I8) /* the lanes are complete: the tail adds to their sum */
+            sp_reduce(lane, C);
+        uint64_t bits = mask[i];
+        if (!bits) {
+            if (skip)
+                continue;
+            for (int c = 0; c < C; c++) {
+                v16 x = _mm512_sub_ps(_mm512_mul_ps(_mm512_load_ps(w + 16 * c), kv),
+                                      _mm512_mul_ps(lv, zero));
+                _mm512_store_ps(w + 16 * c, x);
+                bad = _mm512_or_ps(bad, _mm512_sub_ps(x, x));
+            }
+            continue;
+        }
+        int m = 0, fin = 1;
+        for (; bits; bits &= bits - 1) {
+            int n = __builtin_ctzll(bits);
+            dd[m] = dZ + (size_t)n * O;
+            aa[m] = A[(size_t)n * I + i];
+            fin &= isfinite(aa[m]) != 0;
+            m++;
+        }
+        float *l = i < I8 ? lane + (size_t)(i & 7) * ldt : lane + 8 * (size_t)ldt;
+        if (!fin) {
+            sp_row_masked(w, l, dd, aa, m, C, O, kv, lv, &bad);
+            continue;
+        }
+        /* columns past O hold padding: their g stays +0.0f and their weights 0 */
+        for (int c0 = 0; c0 < ocols; c0 += SP_CB) {
+            int cb = ocols - c0 < SP_CB ? ocols - c0 : SP_CB;
+            m16 lastmk = c0 + cb == ocols ? last : (m16)0xFFFF;
+            size_t off = (size_t)16 * c0;
+            switch (cb) {
+            case 8: sp_row(w + off, l + off, dd, aa, m, off, kv, lv, lastmk, &bad, 8); break;
+            case 7: sp_row(w + off, l + off, dd, aa, m, off, kv, lv, lastmk, &bad, 7); break;
+            case 6: sp_row(w + off, l + off, dd, aa, m, off, kv, lv, lastmk, &bad, 6); break;
+            case 5: sp_row(w + off, l + off, dd, aa, m, off, kv, lv, lastmk, &bad, 5); break;
+            case 4: sp_row(w + off, l + off, dd, aa, m, off, kv, lv, lastmk, &bad, 4); break;
+            case 3: sp_row(w + off, l + off, dd, aa, m, off, kv, lv, lastmk, &bad, 3); break;
+            case 2: sp_row(w + off, l + off, dd, aa, m, off, kv, lv, lastmk, &bad, 2); break;
+            default: sp_row(w + off, l + off, dd, aa, m, off, kv, lv, lastmk, &bad, 1); break;
+            }
+        }
+    }
+    if (I8 == I)
+        sp_reduce(lane, C);
+    for (int c = 0; c < C && 16 * c < O; c++)
+        _mm512_mask_storeu_ps(rowabs + 16 * c, 16 * c + 16 <= O ? (m16)0xFFFF : last,
+                              _mm512_load_ps(lane + 8 * (size_t)ldt + 16 * c));
+    return !_mm512_cmp_ps_mask(bad, bad, _CMP_UNORD_Q);
+}
+
 void FILL_AVX512(plab_kernels *k)
 {
     k->gemm_nt = gemm_nt;
@@ -932,6 +1234,8 @@ void FILL_AVX512(plab_kernels *k)
     k->fused_sgd = fused_sgd;
     k->asum = asum;
     k->sum = sum;
+    k->sparse_nt = sparse_nt;
+    k->sparse_sgd = sparse_sgd;
 }
 #else
 /* Not x86-64: kernels.c never selects this backend; the table stays scalar. */

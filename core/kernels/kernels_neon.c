@@ -104,6 +104,8 @@ void plab_kernels_fill_neon(plab_kernels *k)
     k->fused_sgd = fused_sgd;
     k->asum = asum;
     k->sum = sum;
+    k->sparse_nt = NULL; /* no sparse-input kernels here yet: net.c runs the dense ones */
+    k->sparse_sgd = NULL;
 }
 #else
 /* Not AArch64: kernels.c never selects this backend; the table stays scalar. */

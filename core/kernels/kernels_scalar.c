@@ -269,6 +269,9 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
     }
 }
 
+#define SPARSE_MADD(acc, a, b) ((acc) + (a) * (b))
+#include "kernels_sparse_ref.h"
+
 static const plab_kernels scalar_table = {
     PLAB_KERNELS_SCALAR,
     gemm_nt, gemm_tn, gemm_nn, colsum,
@@ -277,6 +280,7 @@ static const plab_kernels scalar_table = {
     sgd, momentum, adamw,
     fused_sgd,
     asum, sum,
+    sparse_nt_ref, sparse_sgd_ref,
 };
 
 const plab_kernels *plab_kernels_scalar(void)

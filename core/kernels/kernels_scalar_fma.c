@@ -2,7 +2,8 @@
  * kernels_scalar_fma.c: the readable reference of the fma kernel family (kernels.h).
  *
  * The fma family differs from strict in one operation only: in the products (gemm_nt, gemm_tn,
- * gemm_nn and the accumulations of fused_sgd) each `s + a * b` is one fmaf, rounded once.
+ * gemm_nn and the accumulations of fused_sgd) each `s + a * b` is one fmaf, rounded once; and
+ * the sums it hands on are normalized (+ 0.0f, kernels.h).
  * Everything else (the lane split, the combine tree, the order over n and o, the start from
  * +0.0f, the updates and the elementwise kernels) is the strict reference's. Without -mfma
  * fmaf is a libm call: slow, but exact, which is all a reference needs.
@@ -29,7 +30,7 @@ static void gemm_nt(const float *A, const float *W, const float *b, float *Z, in
 {
     for (int n = 0; n < N; n++)
         for (int o = 0; o < O; o++) {
-            float s = dot_fma(A + (size_t)n * I, W + (size_t)o * I, I);
+            float s = dot_fma(A + (size_t)n * I, W + (size_t)o * I, I) + 0.0f; /* normalized */
             Z[(size_t)n * O + o] = b ? s + b[o] : s;
         }
 }
@@ -52,6 +53,8 @@ static void gemm_tn(const float *dZ, const float *A, float *G, int N, int I, int
             g[i] = 0.0f;
         for (int n = 0; n < N; n++)
             axpy_fma(g, dZ[(size_t)n * O + o], A + (size_t)n * I, I);
+        for (int i = 0; i < I; i++)
+            g[i] += 0.0f; /* normalized (kernels.h) */
     }
 }
 
@@ -63,6 +66,8 @@ static void gemm_nn(const float *dZ, const float *W, float *dA, int N, int I, in
             da[i] = 0.0f;
         for (int o = 0; o < O; o++)
             axpy_fma(da, dZ[(size_t)n * O + o], W + (size_t)o * I, I);
+        for (int i = 0; i < I; i++)
+            da[i] += 0.0f; /* normalized (kernels.h) */
     }
 }
 
@@ -85,6 +90,7 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
             for (int n = 0; n < N; n++)
                 if (dZ[(size_t)n * O + o] != 0.0f)
                     g = fmaf(dZ[(size_t)n * O + o], A[(size_t)n * I + i], g);
+            g += 0.0f; /* normalized (kernels.h) */
             w[i] = w[i] * keep - lr * g;
             if (i < I8)
                 lane[i % 8] += fabsf(g);
@@ -98,10 +104,18 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
         gbias[o] = gb;
         b[o] = b[o] * keep - lr * gb;
     }
+    if (dA)
+        for (size_t i = 0; i < (size_t)N * I; i++)
+            dA[i] += 0.0f; /* normalized (kernels.h) */
 }
+
+#define SPARSE_MADD(acc, a, b) fmaf(a, b, acc)
+#include "kernels_sparse_ref.h"
 
 void plab_kernels_fill_scalar_fma(plab_kernels *k)
 {
+    k->sparse_nt = sparse_nt_ref;
+    k->sparse_sgd = sparse_sgd_ref;
     k->gemm_nt = gemm_nt;
     k->gemm_tn = gemm_tn;
     k->gemm_nn = gemm_nn;

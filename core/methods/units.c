@@ -62,6 +62,8 @@ void plab_unit_reset(plab_net *net, int l, int i, const plab_dist *incoming, pla
 {
     plab_layer *L = &net->layer[l], *N = &net->layer[l + 1];
     int F = feats(L);
+    if (l == 0)
+        plab_net_w_written(net); /* the first layer may be held transposed (net.h) */
     float *row = L->W + (size_t)i * (size_t)L->in; /* (in) */
     for (int j = 0; j < L->in; j++)
         row[j] = plab_rng_dist(rng, incoming);
@@ -250,6 +252,8 @@ void plab_units_utility(const plab_net *net, int l, plab_unit_utility kind, cons
             u[i] = mag[i];
             break;
         case PLAB_UTIL_ADAPTABLE_CONTRIBUTION: {
+            if (l == 0)
+                plab_net_sync(net); /* reads W of the first layer (net.h) */
             double in = abs_sum(L->W + (size_t)i * (size_t)L->in, L->in) / (double)L->in;
             u[i] = act[i] * mag[i] / in;
             break;
