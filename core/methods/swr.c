@@ -170,12 +170,14 @@ static void after_update(void *state, plab_method_ctx *ctx)
     if (!s->enabled)
         return;
     plab_net *net = ctx->net;
-    float *params = plab_net_params(net);
     const float *grads = plab_net_grads(net);
     int T = plab_net_num_tensors(net);
     float *ubar = ubar_of(s), *su = u_of(s);
     uint32_t *keys = keys_of(s);
     s->counter++;
+    if (!s->running && s->counter % s->period != 0)
+        return; /* (taking the parameters would bring the first layer back from WT: net.h) */
+    float *params = plab_net_params(net);
     if (s->running) {
         /* running utility, every step, every tensor (random draws in canonical flat order) */
         float eta = (float)s->decay, keep = (float)(1.0 - s->decay);
