@@ -1051,7 +1051,8 @@ static void sparse_nt(const float *A, const float *WT, int ldt, const float *b, 
  * reads dZ under `lastmk` (past O there is the next row, or nothing). */
 #define SP_CB 8
 PLAB_INLINE void sp_row(float *w, float *l, const float *const *dd, const float *aa, int m,
-                        size_t off, v16 kv, v16 lv, m16 lastmk, v16 *bad, const int CB)
+                        size_t off, v16 kv, v16 lv, m16 lastmk, v16 *bad, const int one,
+                        const int CB)
 {
     v16 g[SP_CB];
     for (int c = 0; c < CB; c++)
@@ -1064,8 +1065,9 @@ PLAB_INLINE void sp_row(float *w, float *l, const float *const *dd, const float 
         g[CB - 1] = MADD16(g[CB - 1], _mm512_maskz_loadu_ps(lastmk, d + 16 * (CB - 1)), a);
     }
     for (int c = 0; c < CB; c++) {
-        v16 gc = NORM16(g[c]);
-        v16 x = _mm512_sub_ps(_mm512_mul_ps(_mm512_load_ps(w + 16 * c), kv), _mm512_mul_ps(lv, gc));
+        v16 gc = NORM16(g[c]), wc = _mm512_load_ps(w + 16 * c);
+        /* w keep - lr g; with keep = 1, w keep is w (bit for bit, w being finite) */
+        v16 x = _mm512_sub_ps(one ? wc : _mm512_mul_ps(wc, kv), _mm512_mul_ps(lv, gc));
         _mm512_store_ps(w + 16 * c, x);
         *bad = _mm512_or_ps(*bad, _mm512_sub_ps(x, x));
         _mm512_store_ps(l + 16 * c, _mm512_add_ps(_mm512_load_ps(l + 16 * c), abs16(gc)));
@@ -1125,13 +1127,15 @@ static int sparse_sgd(float *WT, int ldt, float *b, const float *A, const float 
     float *lane = scratch;
     uint64_t *mask = (uint64_t *)(scratch + 9 * (size_t)ldt);
     int C = ldt / 16, I8 = I - I % 8;
-    m16 last = first_lanes(O - 16 * ((O - 1) / 16));
+    m16 last = first_lanes(O - 16 * ((O - 1) / 16)), infmask = 0;
     for (int i = 0; i < I; i += 16) {
         m16 lm = i + 16 <= I ? (m16)0xFFFF : first_lanes(I - i);
         __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
         for (int n = 0; n < N; n++) {
             v16 x = _mm512_maskz_loadu_ps(lm, A + (size_t)n * I + i);
             m16 nz = _mm512_mask_cmp_ps_mask(lm, x, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+            infmask |= _mm512_mask_cmp_ps_mask(lm, _mm512_sub_ps(x, x), _mm512_setzero_ps(),
+                                               _CMP_UNORD_Q);
             __m512i bit = _mm512_set1_epi64((long long)((uint64_t)1 << n));
             lo = _mm512_mask_or_epi64(lo, (__mmask8)nz, lo, bit);
             hi = _mm512_mask_or_epi64(hi, (__mmask8)(nz >> 8), hi, bit);
@@ -1155,7 +1159,7 @@ static int sparse_sgd(float *WT, int ldt, float *b, const float *A, const float 
     }
     for (size_t q = 0; q < 8 * (size_t)ldt; q += 16)
         _mm512_store_ps(lane + q, zero);
-    int skip = keep == 1.0f && lr > 0.0f && lr <= 3.40282347e38f;
+    int skip = keep == 1.0f && lr > 0.0f && lr <= 3.40282347e38f, afin = !infmask;
     v16 bad = zero; /* x - x: +0 for finite x, NaN otherwise */
     const float *dd[64];
     float aa[64];
@@ -1182,10 +1186,11 @@ static int sparse_sgd(float *WT, int ldt, float *b, const float *A, const float 
         for (; bits; bits &= bits - 1) {
             int n = __builtin_ctzll(bits);
             dd[m] = dZ + (size_t)n * O;
-            aa[m] = A[(size_t)n * I + i];
-            fin &= isfinite(aa[m]) != 0;
-            m++;
+            aa[m++] = A[(size_t)n * I + i];
         }
+        if (!afin)
+            for (int j = 0; j < m; j++)
+                fin &= isfinite(aa[j]) != 0;
         float *l = i < I8 ? lane + (size_t)(i & 7) * ldt : lane + 8 * (size_t)ldt;
         if (!fin) {
             sp_row_masked(w, l, dd, aa, m, C, O, kv, lv, &bad);
@@ -1196,16 +1201,20 @@ static int sparse_sgd(float *WT, int ldt, float *b, const float *A, const float 
             int cb = ocols - c0 < SP_CB ? ocols - c0 : SP_CB;
             m16 lastmk = c0 + cb == ocols ? last : (m16)0xFFFF;
             size_t off = (size_t)16 * c0;
+#define SP_ROW(k)                                                                                  \
+    (keep == 1.0f ? sp_row(w + off, l + off, dd, aa, m, off, kv, lv, lastmk, &bad, 1, k)            \
+                  : sp_row(w + off, l + off, dd, aa, m, off, kv, lv, lastmk, &bad, 0, k))
             switch (cb) {
-            case 8: sp_row(w + off, l + off, dd, aa, m, off, kv, lv, lastmk, &bad, 8); break;
-            case 7: sp_row(w + off, l + off, dd, aa, m, off, kv, lv, lastmk, &bad, 7); break;
-            case 6: sp_row(w + off, l + off, dd, aa, m, off, kv, lv, lastmk, &bad, 6); break;
-            case 5: sp_row(w + off, l + off, dd, aa, m, off, kv, lv, lastmk, &bad, 5); break;
-            case 4: sp_row(w + off, l + off, dd, aa, m, off, kv, lv, lastmk, &bad, 4); break;
-            case 3: sp_row(w + off, l + off, dd, aa, m, off, kv, lv, lastmk, &bad, 3); break;
-            case 2: sp_row(w + off, l + off, dd, aa, m, off, kv, lv, lastmk, &bad, 2); break;
-            default: sp_row(w + off, l + off, dd, aa, m, off, kv, lv, lastmk, &bad, 1); break;
+            case 8: SP_ROW(8); break;
+            case 7: SP_ROW(7); break;
+            case 6: SP_ROW(6); break;
+            case 5: SP_ROW(5); break;
+            case 4: SP_ROW(4); break;
+            case 3: SP_ROW(3); break;
+            case 2: SP_ROW(2); break;
+            default: SP_ROW(1); break;
             }
+#undef SP_ROW
         }
     }
     if (I8 == I)
