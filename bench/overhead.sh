@@ -21,6 +21,7 @@ while [ $# -gt 0 ]; do
     *) echo "usage: bench/overhead.sh [--tasks N] [--repeat R] [--methods \"none swr ...\"] [--callgrind]" >&2; exit 2 ;;
   esac
 done
+scripts/fetch-data.sh --mnist-only >/dev/null
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DPLAB_TESTS=OFF >/dev/null
 cmake --build build-bench --target plab -j 2 >/dev/null
 plab=build-bench/native/plab

@@ -331,6 +331,8 @@ static void test_backends_override_every_kernel(void **state)
         OVERRIDDEN(fused_sgd)
         OVERRIDDEN(asum)
         OVERRIDDEN(sum)
+        OVERRIDDEN(sparse_nt)
+        OVERRIDDEN(sparse_sgd)
 #undef OVERRIDDEN
     }
 }

@@ -1,9 +1,10 @@
 /*
  * kernels_4wide.h: the kernel bodies shared by the three 4-wide backends (kernels_sse2.c,
- * kernels_neon.c, kernels_wasm.c). Each backend defines the v4/m4 types, the v_* wrappers,
- * v_reduce8 and its tile sizes (NT_RN, NT_RO, AX_RG, AX_C1, AX_TB, AX_PANEL), then includes
- * this file once; the bodies perform the scalar reference's IEEE operations in its order (see
- * kernels.h), so every 4-wide backend gives the same bits.
+ * kernels_neon.c, kernels_wasm.c). Each backend defines the v4/m4 types, the v_* wrappers
+ * (v_ne, a != b true for NaN; v_or, the bits of a or b; v_movemask, lane j's mask as bit j),
+ * v_reduce8 and its tile sizes (NT_RN, NT_RO, AX_RG, AX_C1, AX_TB, AX_PANEL, SP_CB), then
+ * includes this file once; the bodies perform the scalar reference's IEEE operations in its
+ * order (see kernels.h), so every 4-wide backend gives the same bits.
  */
 #ifndef PLAB_KERNELS_4WIDE_H
 #define PLAB_KERNELS_4WIDE_H
@@ -471,6 +472,382 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
         gbias[o] = gb;
         b[o] = b[o] * keep - lr * gb;
     }
+}
+
+/* ---------------------------------------------------------------- sparse inputs */
+
+/*
+ * The sparse-input kernels (kernels.h), ported from kernels_avx2.c to 4-wide vectors: the 8
+ * dot-form lanes of a column are 8 rows of scratch (one per lane), each summed in registers a
+ * block of SP_CB vectors of columns at a time. Columns are walked in ceil(O/4) vectors: WT
+ * rows and the scratch rows are read up to that (ldt is a multiple of 16), while Z, b, dZ,
+ * gbias, rowabs and the WT entries written stop at column O (scalar code or a padded copy for
+ * the last O % 4 columns).
+ */
+
+#include <float.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifndef SP_CB
+#define SP_CB 8 /* vectors of columns per register block (at most 16) */
+#endif
+#if SP_CB < 1 || SP_CB > 16
+#error "SP_CB must be 1..16"
+#endif
+#define SP_ARR (SP_CB > 8 ? 16 : 8) /* register-block array size (entries past CB unused) */
+
+/* CALL(k) with k = n (1..SP_CB) a constant, so that the k-vector blocks unroll into registers. */
+#if SP_CB > 8
+#define SP_CASES_HI(CALL)                                                                          \
+    case 9: CALL(9); break;                                                                        \
+    case 10: CALL(10); break;                                                                      \
+    case 11: CALL(11); break;                                                                      \
+    case 12: CALL(12); break;                                                                      \
+    case 13: CALL(13); break;                                                                      \
+    case 14: CALL(14); break;                                                                      \
+    case 15: CALL(15); break;                                                                      \
+    case 16: CALL(16); break;
+#else
+#define SP_CASES_HI(CALL)
+#endif
+#define SP_DISPATCH(n, CALL)                                                                       \
+    switch (n) {                                                                                   \
+    case 1: CALL(1); break;                                                                        \
+    case 2: CALL(2); break;                                                                        \
+    case 3: CALL(3); break;                                                                        \
+    case 4: CALL(4); break;                                                                        \
+    case 5: CALL(5); break;                                                                        \
+    case 6: CALL(6); break;                                                                        \
+    case 7: CALL(7); break;                                                                        \
+    case 8: CALL(8); break;                                                                        \
+    SP_CASES_HI(CALL)                                                                              \
+    default: break;                                                                                \
+    }
+
+/* The C vectors of columns split into blocks of at most SP_CB, as equal as possible (a block
+ * of one or two vectors would leave its few accumulators latency-bound): block bi of nb. */
+PLAB_INLINE int sp_block(int C, int nb, int bi)
+{
+    return C / nb + (bi < C % nb);
+}
+
+/* The nonzero bits of a[0..7] (NaN counts as nonzero, -0.0f does not): bit j for a[j]. */
+PLAB_INLINE unsigned sp_nonzero8(const float *a)
+{
+    const v4 zero = v_zero();
+    return (unsigned)v_movemask(v_ne(v_load(a), zero)) |
+           (unsigned)v_movemask(v_ne(v_load(a + 4), zero)) << 4;
+}
+
+/* The 8 dot-form lanes of 4 columns, rows L floats apart, combined by the exact tree
+ * ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)) (plab_reduce8 per column). */
+PLAB_INLINE v4 sp_lanes_tree(const float *l, size_t L)
+{
+#define LN(q) v_load(l + (q) * L)
+    return v_add(v_add(v_add(LN(0), LN(4)), v_add(LN(2), LN(6))),
+                 v_add(v_add(LN(1), LN(5)), v_add(LN(3), LN(7))));
+#undef LN
+}
+
+/* The nonzero entries of a(I), sorted by dot-form lane: the entries k < I8 of lane q
+ * (k % 8 == q) at q S .. q S + cnt[q] - 1 (S = I8 / 8), in increasing k; the tail entries
+ * k >= I8 at I8.., in increasing k. Returns the tail's count. idx and val hold I8 + 7 entries
+ * (a lane's slot past its last entry may be written: at most S per lane are). */
+static int sparse_lists(const float *a, int I, int32_t *idx, float *val, int cnt[8])
+{
+    int I8 = I - I % 8, S = I8 / 8, nt = 0, c[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < I8; i += 8) {
+        unsigned nz = sp_nonzero8(a + i);
+        if (!nz) /* 8 zeros (runs of them are common in images) */
+            continue;
+        /* branch-free: each lane's slot is written, and kept (its count advanced) if nonzero */
+        for (int q = 0; q < 8; q++) {
+            int p = q * S + c[q];
+            idx[p] = i + q;
+            val[p] = a[i + q];
+            c[q] += (int)(nz >> q & 1);
+        }
+    }
+    for (int q = 0; q < 8; q++)
+        cnt[q] = c[q];
+    for (int k = I8; k < I; k++) { /* branch-free: the slot is overwritten unless kept */
+        idx[I8 + nt] = k;
+        val[I8 + nt] = a[k];
+        nt += a[k] != 0.0f;
+    }
+    return nt;
+}
+
+/* CB vectors of columns (from vector c0) of one row of sparse_nt: each dot-form lane in
+ * registers, summed over its list and stored to the lane rows; then per vector the tree, the
+ * tail terms in increasing k and the bias. The columns at or past O are computed (from WT's
+ * padding) but not stored. */
+PLAB_INLINE void sparse_nt_block(const float *WT, size_t L, const int32_t *idx, const float *val,
+                                 const int *cnt, int I8, int nt, float *lane, const float *b,
+                                 float *z, int O, int c0, const int CB)
+{
+    int S = I8 / 8;
+    for (int q = 0; q < 8; q++) {
+        v4 acc[SP_ARR];
+        for (int c = 0; c < CB; c++)
+            acc[c] = v_zero();
+        for (int t = q * S; t < q * S + cnt[q]; t++) {
+            v4 a = v_set1(val[t]);
+            const float *w = WT + (size_t)idx[t] * L + 4 * c0;
+            for (int c = 0; c < CB; c++)
+                acc[c] = v_add(acc[c], v_mul(a, v_load(w + 4 * c)));
+        }
+        for (int c = 0; c < CB; c++)
+            v_store(lane + q * L + 4 * (c0 + c), acc[c]);
+    }
+    for (int c = 0; c < CB; c++) {
+        int col = 4 * (c0 + c);
+        v4 s = sp_lanes_tree(lane + col, L);
+        for (int t = I8; t < I8 + nt; t++)
+            s = v_add(s, v_mul(v_set1(val[t]), v_load(WT + (size_t)idx[t] * L + col)));
+        if (col + 4 <= O) {
+            if (b)
+                s = v_add(s, v_load(b + col));
+            v_store(z + col, s);
+        } else {
+            float t4[4];
+            v_store(t4, s);
+            for (int j = 0; col + j < O; j++)
+                z[col + j] = b ? t4[j] + b[col + j] : t4[j];
+        }
+    }
+}
+
+/* gemm_nt on sparse rows of A (kernels.h): per row, its nonzero entries listed by dot-form
+ * lane; then blocks of vectors of columns over the ceil(O/4) vectors that hold columns below
+ * O. */
+static void sparse_nt(const float *A, const float *WT, int ldt, const float *b, float *Z, int N,
+                      int I, int O, float *scratch)
+{
+    float *lane = scratch;
+    int32_t *idx = (int32_t *)(scratch + 9 * (size_t)ldt + 2 * (size_t)I);
+    float *val = (float *)(idx + I + 16);
+    size_t L = (size_t)ldt;
+    int C = (O + 3) / 4, I8 = I - I % 8, cnt[8], nb = (C + SP_CB - 1) / SP_CB;
+    for (int n = 0; n < N; n++) {
+        int nt = sparse_lists(A + (size_t)n * I, I, idx, val, cnt);
+        float *z = Z + (size_t)n * O;
+        for (int bi = 0, c0 = 0; bi < nb; bi++) {
+            int cb = sp_block(C, nb, bi);
+#define SP_CALL(k) sparse_nt_block(WT, L, idx, val, cnt, I8, nt, lane, b, z, O, c0, k)
+            SP_DISPATCH(cb, SP_CALL);
+#undef SP_CALL
+            c0 += cb;
+        }
+    }
+}
+
+/* Broadcast of the bit pattern 1 << j (j < 32), a float never NaN (one bit set). */
+PLAB_INLINE v4 sp_bit(int j)
+{
+    uint32_t u = (uint32_t)1 << j;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return v_set1(f);
+}
+
+/* sparse_sgd's masks of inputs i .. i + 4 V - 1: bit n of mask[i] is A[n,i] != 0 (NaN counts
+ * as nonzero, -0.0f does not), or-ed in 32-bit vector lanes 32 rows at a time. nf[v] or-s in
+ * x 0: +-0 while every x is finite, NaN otherwise. */
+PLAB_INLINE void sp_mask_block(const float *A, int I, int N, int i, uint64_t *mask, v4 *nf,
+                               const int V)
+{
+    const v4 zero = v_zero();
+    for (int h = 0; h == 0 || 32 * h < N; h++) {
+        v4 acc[4];
+        for (int v = 0; v < V; v++)
+            acc[v] = zero;
+        int n1 = N < 32 * (h + 1) ? N : 32 * (h + 1);
+        for (int n = 32 * h; n < n1; n++) {
+            v4 bit = sp_bit(n - 32 * h);
+            const float *a = A + (size_t)n * I + i;
+            for (int v = 0; v < V; v++) {
+                v4 x = v_load(a + 4 * v);
+                acc[v] = v_or(acc[v], v_keep(v_ne(x, zero), bit));
+                nf[v] = v_or(nf[v], v_mul(x, zero));
+            }
+        }
+        float t[16];
+        for (int v = 0; v < V; v++)
+            v_store(t + 4 * v, acc[v]);
+        for (int j = 0; j < 4 * V; j++) {
+            uint32_t u;
+            memcpy(&u, t + j, sizeof u);
+            mask[i + j] = h ? mask[i + j] | (uint64_t)u << 32 : u;
+        }
+    }
+}
+
+/* The updated weights x of one vector of WT row entries wc: all 4 stored and checked, or with
+ * part only the first O % 4 (the lanes of `last`), the rest of the vector being padding. The
+ * check or-s x 0 into *bad: +-0 for finite x, NaN otherwise (a NaN or-ed with +-0 or a NaN
+ * stays a NaN). */
+PLAB_INLINE void sp_store_w(float *wc, v4 x, int part, int rem, m4 last, v4 *bad)
+{
+    if (part) {
+        float t4[4];
+        v_store(t4, x);
+        for (int j = 0; j < rem; j++)
+            wc[j] = t4[j];
+        *bad = v_or(*bad, v_keep(last, v_mul(x, v_zero())));
+    } else {
+        v_store(wc, x);
+        *bad = v_or(*bad, v_mul(x, v_zero()));
+    }
+}
+
+/* CB vectors of columns (from vector c0) of sparse_sgd's input i: g summed in registers over
+ * the rows in bits, in increasing n, each term added only where dZ is not +-0 (fused_sgd's
+ * rule). A strict sum started from +0.0f is never -0.0f, so adding +-0 leaves it as it is
+ * (NaN included): a skipped term adds +0.0f instead (the product masked), and where every
+ * entry of A is finite (not `masked`) the product of a +-0 dZ is itself +-0 and is
+ * added unmasked. Then the update of WT row i (w), |g| into the lane row l. With
+ * `part` the last vector ends past O: its dZ comes from dzt (4 floats per row, the last O % 4
+ * columns padded with +0.0f) and only its first rem entries of w are written. */
+PLAB_INLINE void sparse_sgd_block(float *w, float *l, const float *A, const float *dZ,
+                                  const float *dzt, int I, int O, int i, uint64_t bits, int c0,
+                                  int part, int rem, int masked, m4 last, v4 kv, v4 lv,
+                                  v4 *bad, const int CB)
+{
+    const v4 zero = v_zero();
+    v4 g[SP_ARR];
+    for (int c = 0; c < CB; c++)
+        g[c] = zero;
+    if (masked) /* some entry of A is inf or NaN: 0 x inf would be NaN */
+        for (uint64_t m = bits; m; m &= m - 1) {
+            int n = __builtin_ctzll(m);
+            v4 a = v_set1(A[(size_t)n * I + i]);
+            const float *dz = dZ + (size_t)n * O + 4 * c0;
+            for (int c = 0; c < CB; c++) {
+                v4 d = part && c == CB - 1 ? v_load(dzt + 4 * n) : v_load(dz + 4 * c);
+                g[c] = v_add(g[c], v_keep(v_ne(d, zero), v_mul(d, a)));
+            }
+        }
+    else /* every A finite: a +-0 dZ makes a +-0 term, which leaves g as it is */
+        for (uint64_t m = bits; m; m &= m - 1) {
+            int n = __builtin_ctzll(m);
+            v4 a = v_set1(A[(size_t)n * I + i]);
+            const float *dz = dZ + (size_t)n * O + 4 * c0;
+            for (int c = 0; c < CB; c++) {
+                v4 d = part && c == CB - 1 ? v_load(dzt + 4 * n) : v_load(dz + 4 * c);
+                g[c] = v_add(g[c], v_mul(d, a));
+            }
+        }
+    for (int c = 0; c < CB; c++) {
+        float *wc = w + 4 * (c0 + c), *lc = l + 4 * (c0 + c);
+        v4 x = v_sub(v_mul(v_load(wc), kv), v_mul(lv, g[c]));
+        sp_store_w(wc, x, part && c == CB - 1, rem, last, bad);
+        v_store(lc, v_add(v_load(lc), v_abs(g[c])));
+    }
+}
+
+/* fused_sgd with dA = NULL on sparse A (kernels.h). The rows in which input i is nonzero are
+ * one 64-bit mask (sp_mask_block); an input's gradient is then a sum over its set bits,
+ * blocks of vectors of columns at a time in registers (sparse_sgd_block), followed by the
+ * update of its WT row and the row's |g| in the lanes. Only the columns below O of WT, dZ, b,
+ * gbias and rowabs are read into a result or written. */
+static int sparse_sgd(float *WT, int ldt, float *b, const float *A, const float *dZ,
+                      float *gbias, float *rowabs, int N, int I, int O, float lr, float keep,
+                      float *scratch)
+{
+    static const float iota[4] = {0.0f, 1.0f, 2.0f, 3.0f};
+    size_t L = (size_t)ldt;
+    float *lane = scratch, *row8 = scratch + 8 * L;
+    uint64_t *mask = (uint64_t *)(scratch + 9 * L);
+    float *dzt = scratch + 9 * L + 2 * (size_t)I; /* 4 N <= 256 floats */
+    int32_t *act = (int32_t *)(dzt + 256);         /* I entries */
+    int C = (O + 3) / 4, O4 = O - O % 4, rem = O % 4, I8 = I - I % 8;
+    int nb = (C + SP_CB - 1) / SP_CB;
+    const v4 zero = v_zero();
+    v4 nf[4] = {zero, zero, zero, zero};
+    int i = 0, masked = 0;
+    for (; i + 16 <= I; i += 16)
+        sp_mask_block(A, I, N, i, mask, nf, 4);
+    for (; i + 4 <= I; i += 4)
+        sp_mask_block(A, I, N, i, mask, nf, 1);
+    for (; i < I; i++) {
+        mask[i] = 0;
+        for (int n = 0; n < N; n++) {
+            float a = A[(size_t)n * I + i];
+            mask[i] |= (uint64_t)(a != 0.0f) << n;
+            masked |= a - a != 0.0f; /* NaN for inf and NaN: != is true */
+        }
+    }
+    /* some A is inf or NaN: sparse_sgd_block then masks its products (0 x inf is NaN) */
+    v4 nfa = v_or(v_or(nf[0], nf[1]), v_or(nf[2], nf[3]));
+    masked |= v_movemask(v_ne(nfa, nfa)) != 0;
+    if (rem) /* the last, partial vector of dZ's columns, padded with +0.0f (never used) */
+        for (int n = 0; n < N; n++)
+            for (int j = 0; j < 4; j++)
+                dzt[4 * n + j] = j < rem ? dZ[(size_t)n * O + O4 + j] : 0.0f;
+    m4 last = v_lt(v_load(iota), v_set1((float)rem)); /* the first rem lanes */
+    v4 kv = v_set1(keep), lv = v_set1(lr);
+    int o = 0;
+    for (; o < O4; o += 4) { /* the bias, as fused_sgd */
+        v4 gb = zero;
+        for (int n = 0; n < N; n++)
+            gb = v_add(gb, v_load(dZ + (size_t)n * O + o));
+        v_store(gbias + o, gb);
+        v_store(b + o, v_sub(v_mul(v_load(b + o), kv), v_mul(lv, gb)));
+    }
+    for (; o < O; o++) {
+        float gb = 0.0f;
+        for (int n = 0; n < N; n++)
+            gb += dZ[(size_t)n * O + o];
+        gbias[o] = gb;
+        b[o] = b[o] * keep - lr * gb;
+    }
+    for (int q = 0; q < 8; q++)
+        for (int c = 0; c < C; c++)
+            v_store(lane + q * L + 4 * c, zero);
+    /* The inputs visited, in increasing i: all, or with skip only those nonzero in some row
+     * (listed branch-free: at batch 1 most inputs are 0, in no predictable pattern); the first
+     * t8 of them are below I8. */
+    int skip = keep == 1.0f && lr > 0.0f && lr <= FLT_MAX, na = 0, t8 = 0;
+    for (i = 0; i < I; i++) {
+        if (i == I8)
+            t8 = na;
+        act[na] = i;
+        na += !skip || mask[i] != 0;
+    }
+    if (I8 == I)
+        t8 = na;
+    v4 bad = zero; /* w 0 or-ed: +-0 while every written w is finite, NaN otherwise */
+    for (int t = 0; t <= na; t++) {
+        if (t == t8) /* the lanes are complete: the tail adds to their sum */
+            for (int c = 0; c < C; c++)
+                v_store(row8 + 4 * c, sp_lanes_tree(lane + 4 * c, L));
+        if (t == na)
+            break;
+        i = act[t];
+        float *w = WT + (size_t)i * L;
+        uint64_t bits = mask[i];
+        if (!bits) { /* g = +0.0f: |g| adds nothing; W keep - lr (+0.0f) (never with skip) */
+            for (int c = 0; c < C; c++) {
+                v4 x = v_sub(v_mul(v_load(w + 4 * c), kv), v_mul(lv, zero));
+                sp_store_w(w + 4 * c, x, rem && c == C - 1, rem, last, &bad);
+            }
+            continue;
+        }
+        float *l = i < I8 ? lane + (size_t)(i & 7) * L : row8;
+        for (int bi = 0, c0 = 0; bi < nb; bi++) {
+            int cb = sp_block(C, nb, bi), part = rem && c0 + cb == C;
+#define SP_CALL(k)                                                                                 \
+    sparse_sgd_block(w, l, A, dZ, dzt, I, O, i, bits, c0, part, rem, masked, last, kv, lv, &bad, k)
+            SP_DISPATCH(cb, SP_CALL);
+#undef SP_CALL
+            c0 += cb;
+        }
+    }
+    for (int oo = 0; oo < O; oo++)
+        rowabs[oo] = row8[oo];
+    return !v_movemask(v_ne(bad, bad));
 }
 
 #endif

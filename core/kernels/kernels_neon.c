@@ -43,10 +43,20 @@ PLAB_INLINE v4 v_abs(v4 a) { return vabsq_f32(a); }
 /* a > b, a < b: false for NaN, like the C comparisons. */
 PLAB_INLINE m4 v_gt(v4 a, v4 b) { return vcgtq_f32(a, b); }
 PLAB_INLINE m4 v_lt(v4 a, v4 b) { return vcltq_f32(a, b); }
+/* a != b: not FCMEQ, so true for NaN, like the C comparison (-0.0f != +0.0f is false). */
+PLAB_INLINE m4 v_ne(v4 a, v4 b) { return vmvnq_u32(vceqq_f32(a, b)); }
+/* bit j of the result is lane j of m (no movemask: each lane's bit, then a horizontal add) */
+PLAB_INLINE int v_movemask(m4 m)
+{
+    static const uint32_t bit[4] = {1, 2, 4, 8};
+    return (int)vaddvq_u32(vandq_u32(m, vld1q_u32(bit)));
+}
 /* m ? x : +0.0f and m ? +0.0f : x, bit for bit. */
 PLAB_INLINE uint32x4_t v_bits(v4 x) { return vreinterpretq_u32_f32(x); }
 PLAB_INLINE v4 v_keep(m4 m, v4 x) { return vreinterpretq_f32_u32(vandq_u32(m, v_bits(x))); }
 PLAB_INLINE v4 v_drop(m4 m, v4 x) { return vreinterpretq_f32_u32(vbicq_u32(v_bits(x), m)); }
+/* the bits of a or b */
+PLAB_INLINE v4 v_or(v4 a, v4 b) { return vreinterpretq_f32_u32(vorrq_u32(v_bits(a), v_bits(b))); }
 /* m ? a : b */
 PLAB_INLINE v4 v_select(m4 m, v4 a, v4 b) { return vbslq_f32(m, a, b); }
 /* clang-format on */
@@ -81,6 +91,9 @@ PLAB_INLINE float v_reduce8(v4 lo, v4 hi)
 #ifndef AX_PANEL
 #define AX_PANEL 4096 /* floats of V one column panel spans (16 KiB, in L1) */
 #endif
+#ifndef SP_CB
+#define SP_CB 16 /* sparse kernels: vectors of columns per register block (32 registers) */
+#endif
 
 /* ---------------------------------------------------------------- shared body (4-wide) */
 
@@ -104,8 +117,8 @@ void plab_kernels_fill_neon(plab_kernels *k)
     k->fused_sgd = fused_sgd;
     k->asum = asum;
     k->sum = sum;
-    k->sparse_nt = NULL; /* no sparse-input kernels here yet: net.c runs the dense ones */
-    k->sparse_sgd = NULL;
+    k->sparse_nt = sparse_nt;
+    k->sparse_sgd = sparse_sgd;
 }
 #else
 /* Not AArch64: kernels.c never selects this backend; the table stays scalar. */

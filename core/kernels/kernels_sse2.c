@@ -40,9 +40,15 @@ PLAB_INLINE v4 v_abs(v4 a) { return _mm_andnot_ps(_mm_set1_ps(-0.0f), a); }
 /* a > b, a < b: false for NaN, like the C comparisons. */
 PLAB_INLINE m4 v_gt(v4 a, v4 b) { return _mm_cmpgt_ps(a, b); }
 PLAB_INLINE m4 v_lt(v4 a, v4 b) { return _mm_cmplt_ps(a, b); }
+/* a != b: true for NaN, like the C comparison (so -0.0f != +0.0f is false). */
+PLAB_INLINE m4 v_ne(v4 a, v4 b) { return _mm_cmpneq_ps(a, b); }
+/* bit j of the result is lane j of m */
+PLAB_INLINE int v_movemask(m4 m) { return _mm_movemask_ps(m); }
 /* m ? x : +0.0f and m ? +0.0f : x, bit for bit. */
 PLAB_INLINE v4 v_keep(m4 m, v4 x) { return _mm_and_ps(m, x); }
 PLAB_INLINE v4 v_drop(m4 m, v4 x) { return _mm_andnot_ps(m, x); }
+/* the bits of a or b */
+PLAB_INLINE v4 v_or(v4 a, v4 b) { return _mm_or_ps(a, b); }
 /* m ? a : b */
 PLAB_INLINE v4 v_select(m4 m, v4 a, v4 b) { return _mm_or_ps(_mm_and_ps(m, a),
                                                       _mm_andnot_ps(m, b)); }
@@ -77,6 +83,9 @@ PLAB_INLINE float v_reduce8(v4 lo, v4 hi)
 #ifndef AX_PANEL
 #define AX_PANEL 4096 /* floats of V one column panel spans (16 KiB, in L1) */
 #endif
+#ifndef SP_CB
+#define SP_CB 12 /* sparse kernels: vectors of columns per register block (16 xmm) */
+#endif
 
 /* ---------------------------------------------------------------- shared body (4-wide) */
 
@@ -100,8 +109,8 @@ void plab_kernels_fill_sse2(plab_kernels *k)
     k->fused_sgd = fused_sgd;
     k->asum = asum;
     k->sum = sum;
-    k->sparse_nt = NULL; /* no sparse-input kernels here yet: net.c runs the dense ones */
-    k->sparse_sgd = NULL;
+    k->sparse_nt = sparse_nt;
+    k->sparse_sgd = sparse_sgd;
 }
 #else
 /* Not x86-64: kernels.c never selects this backend; the table stays scalar. */

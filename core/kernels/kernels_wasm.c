@@ -42,9 +42,15 @@ PLAB_INLINE v4 v_abs(v4 a) { return wasm_f32x4_abs(a); }
 /* a > b, a < b: false for NaN, like the C comparisons. */
 PLAB_INLINE m4 v_gt(v4 a, v4 b) { return wasm_f32x4_gt(a, b); }
 PLAB_INLINE m4 v_lt(v4 a, v4 b) { return wasm_f32x4_lt(a, b); }
+/* a != b: true for NaN, like the C comparison (so -0.0f != +0.0f is false). */
+PLAB_INLINE m4 v_ne(v4 a, v4 b) { return wasm_f32x4_ne(a, b); }
+/* bit j of the result is lane j of m */
+PLAB_INLINE int v_movemask(m4 m) { return (int)wasm_i32x4_bitmask(m); }
 /* m ? x : +0.0f and m ? +0.0f : x, bit for bit. */
 PLAB_INLINE v4 v_keep(m4 m, v4 x) { return wasm_v128_and(m, x); }
 PLAB_INLINE v4 v_drop(m4 m, v4 x) { return wasm_v128_andnot(x, m); }
+/* the bits of a or b */
+PLAB_INLINE v4 v_or(v4 a, v4 b) { return wasm_v128_or(a, b); }
 /* m ? a : b */
 PLAB_INLINE v4 v_select(m4 m, v4 a, v4 b) { return wasm_v128_bitselect(a, b, m); }
 /* clang-format on */
@@ -79,6 +85,9 @@ PLAB_INLINE float v_reduce8(v4 lo, v4 hi)
 #ifndef AX_PANEL
 #define AX_PANEL 4096 /* floats of V one column panel spans (16 KiB, in L1) */
 #endif
+#ifndef SP_CB
+#define SP_CB 8 /* sparse kernels: vectors of columns per register block (V8 spills at 10+) */
+#endif
 
 /* ---------------------------------------------------------------- shared body (4-wide) */
 
@@ -102,8 +111,8 @@ void plab_kernels_fill_wasm(plab_kernels *k)
     k->fused_sgd = fused_sgd;
     k->asum = asum;
     k->sum = sum;
-    k->sparse_nt = NULL; /* no sparse-input kernels here yet: net.c runs the dense ones */
-    k->sparse_sgd = NULL;
+    k->sparse_nt = sparse_nt;
+    k->sparse_sgd = sparse_sgd;
 }
 #else
 /* Not wasm SIMD128: kernels.c never selects this backend; the table stays scalar. */
