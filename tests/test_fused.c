@@ -113,7 +113,7 @@ static void test_fused_equals_unfused(void **state)
 static void test_sparse_equals_dense(void **state)
 {
     (void)state;
-#define SP "problem=synthetic gen_pool=240 tasks=3 seed=4 hidden=40,30 "
+#define SP "problem=synthetic gen_pool=240 tasks=3 seed=4 hidden=96,30 "
     static const char *const settings[] = {
         SP "batch_size=30",
         SP "batch_size=1",
