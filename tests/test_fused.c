@@ -116,7 +116,7 @@ static void test_sparse_equals_dense(void **state)
 #define SP "problem=synthetic gen_pool=240 tasks=3 seed=4 hidden=96,30 "
     static const char *const settings[] = {
         SP "batch_size=30",
-        SP "batch_size=1",
+        SP "batch_size=1 method=none",
         SP "batch_size=64 l2=1e-3",
         SP "batch_size=65",
         SP "batch_size=30 layer_norm=true",
@@ -143,7 +143,13 @@ static void test_sparse_equals_dense(void **state)
             if (sparse_fwd != 0)
                 fail_msg("%s: the sparse kernels ran while switched off", settings[i]);
             uint64_t a = run_sp(settings[i], "auto", k, &ra, &fa, 1);
-            /* AdamW and batches over PLAB_SPARSE_MAX_BATCH have no sparse update */
+            /* AdamW and batches over PLAB_SPARSE_MAX_BATCH have no sparse update; the scalar
+             * backend takes the sparse kernels at batch 1 only (net.c) */
+            if (k == PLAB_KERNELS_SCALAR && !strstr(settings[i], "batch_size=1 ")) {
+                if (sparse_fwd != 0)
+                    fail_msg("%s: the scalar backend took the sparse kernels", settings[i]);
+                continue;
+            }
             int upd = !strstr(settings[i], "adamw") && !strstr(settings[i], "size=65");
             if (sparse_fwd == 0 || (upd && sparse_upd == 0) || (!upd && sparse_upd))
                 fail_msg("%s on %s: the sparse kernels did not run (%lld forwards, %lld "
