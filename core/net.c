@@ -392,6 +392,10 @@ static int sparse_first(plab_net *net, const float *x, int n)
         !(L->units >= 48 || (L->units >= 32 && n >= 16)) ||
         (net->k.id == PLAB_KERNELS_SCALAR && n > 1))
         return 0;
+    /* above PLAB_SPARSE_MAX_BATCH the update is dense: transposing W for one forward would not
+     * pay (a current WT, e.g. when evaluating between sparse steps, is used) */
+    if (n > PLAB_SPARSE_MAX_BATCH && net->wt_state == PLAB_WT_STALE)
+        return 0;
     int nz = 0;
     for (int i = 0; i < L->in; i++)
         nz += x[i] != 0.0f;

@@ -102,14 +102,6 @@ static int native_fma(plab_kernels_id id)
     return (id == PLAB_KERNELS_AVX2 || id == PLAB_KERNELS_AVX512) && cpu_has_fma();
 }
 
-/* Where auto means fma: a native fma backend measured >= 1.3x faster than strict on
- * 784-100-100-100-10 at batch 30 (docs/PERFORMANCE.md). AVX-512: 1.34-1.61x. AVX2: 1.22-1.40x,
- * not reliably 1.3x, so it stays strict unless asked. */
-static int fma_earned(plab_kernels_id id)
-{
-    return id == PLAB_KERNELS_AVX512 && native_fma(id);
-}
-
 int plab_kernel_family_available(plab_kernels_id id, plab_kernel_family f)
 {
     if (!plab_kernels_available(id) || (unsigned)f >= PLAB_FAMILY_COUNT)
@@ -121,15 +113,15 @@ int plab_kernel_family_available(plab_kernels_id id, plab_kernel_family f)
 #endif
 }
 
+/* auto is fma only where the fma family measured >= 1.3x faster than strict on
+ * 784-100-100-100-10 at batch 30 (docs/PERFORMANCE.md). No backend does any more: with the
+ * sparse-input kernels (memory-bound, so FMA buys little there) AVX-512 fma is 1.12-1.24x
+ * strict (median 1.17x), AVX2 less, so auto is strict everywhere, and the default bits are the
+ * same natively and in WebAssembly. fma stays available on every native backend. */
 plab_kernel_family plab_kernel_family_resolve(plab_kernels_id id, plab_kernel_family f)
 {
-    (void)id; /* auto depends on the machine, never on a forced backend: forcing one keeps the bits */
-    if (f != PLAB_FAMILY_AUTO)
-        return f;
-    return plab_kernel_family_available(PLAB_KERNELS_AUTO, PLAB_FAMILY_FMA) &&
-                   fma_earned(plab_kernels_best())
-               ? PLAB_FAMILY_FMA
-               : PLAB_FAMILY_STRICT;
+    (void)id; /* auto never depends on a forced backend: forcing one keeps the bits */
+    return f == PLAB_FAMILY_AUTO ? PLAB_FAMILY_STRICT : f;
 }
 
 plab_status plab_kernels_fill_family(plab_kernels_id id, plab_kernel_family f, plab_kernels *out)

@@ -18,6 +18,8 @@
  * ever change the sign of a zero sum, so the fma family normalizes the
  * sums it hands on (s + 0.0f: -0.0f becomes +0.0f, every other value stays): gemm_nt's sum
  * before the bias, gemm_tn's G, gemm_nn's dA, and fused_sgd's g (before the update) and dA.
+ * (A backend may normalize partial sums as it stores them: that decides nothing but the sign
+ * of a zero, which the last normalization decides anyway.)
  * Then skipping or adding any term with a zero factor and a finite other factor changes no
  * bit in either family: the sparse kernels skip more, the dense tiles mask nothing when
  * their operand is finite.

@@ -289,9 +289,9 @@ PLAB_INLINE void list_tile(const float *const *vv, const float *ss, int m, int i
     }
     for (int c = 0; c < C; c++) {
         if (c == C - 1)
-            _mm512_mask_storeu_ps(out + 16 * c, last, acc[c]);
+            _mm512_mask_storeu_ps(out + 16 * c, last, NORM16(acc[c]));
         else
-            _mm512_storeu_ps(out + 16 * c, acc[c]);
+            _mm512_storeu_ps(out + 16 * c, NORM16(acc[c]));
     }
 }
 
@@ -414,9 +414,9 @@ PLAB_INLINE void dense_tile(const float *S, size_t sT, size_t sR, const float *V
         for (int c = 0; c < C; c++) {
             float *o = Out + (size_t)r * ldo + 16 * c;
             if (c == C - 1)
-                _mm512_mask_storeu_ps(o, last, acc[r][c]);
+                _mm512_mask_storeu_ps(o, last, NORM16(acc[r][c]));
             else
-                _mm512_storeu_ps(o, acc[r][c]);
+                _mm512_storeu_ps(o, NORM16(acc[r][c]));
         }
 }
 
@@ -529,21 +529,6 @@ static void dense_rows(const float *S, size_t sT, size_t sR, const float *V, flo
         dense_rows_mk(S, sT, sR, V, Out, T, R, I, 0);
 }
 
-/* The fma family's normalization of a product's result (kernels.h); nothing in strict. */
-static void norm_out(float *x, size_t n)
-{
-#ifdef PLAB_FMA_FAMILY
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        _mm512_storeu_ps(x + i, NORM16(_mm512_loadu_ps(x + i)));
-    for (; i < n; i++)
-        x[i] = NORMF(x[i]);
-#else
-    (void)x;
-    (void)n;
-#endif
-}
-
 /* G(O,I) = dZ(N,O)^T A(N,I): rows are o, the sum runs over n. */
 static void gemm_tn(const float *dZ, const float *A, float *G, int N, int I, int O)
 {
@@ -551,7 +536,6 @@ static void gemm_tn(const float *dZ, const float *A, float *G, int N, int I, int
         dense_rows(dZ, (size_t)O, 1, A, G, N, O, I);
     else
         axpy_rows(dZ, (size_t)O, 1, A, G, N, O, I);
-    norm_out(G, (size_t)O * I);
 }
 
 /* dA(N,I) = dZ(N,O) W(O,I): rows are n, the sum runs over o. */
@@ -561,7 +545,6 @@ static void gemm_nn(const float *dZ, const float *W, float *dA, int N, int I, in
         dense_rows(dZ, 1, (size_t)O, W, dA, O, N, I);
     else
         axpy_rows(dZ, 1, (size_t)O, W, dA, O, N, I);
-    norm_out(dA, (size_t)N * I);
 }
 
 /* g(O) = column sums of dZ(N,O), each from +0.0f in n order; 64 columns at a time, then
