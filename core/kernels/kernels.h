@@ -1,7 +1,8 @@
 /*
  * kernels.h: the table of hot operations and its backends (private to the core).
  *
- * Every kernel has one readable scalar reference in kernels_scalar.c. SIMD backends
+ * Every kernel has one readable scalar reference in kernels_scalar.c (the sparse-input ones in
+ * kernels_sparse_ref.h, shared with the fma reference). SIMD backends
  * (kernels_sse2.c, kernels_avx2.c, kernels_avx512.c, kernels_neon.c, kernels_wasm.c) override entries and must
  * give the same bits: in the strict family they perform the same IEEE operations in the same
  * order, never FMA.
