@@ -2,7 +2,7 @@
  * bench_train.c: examples per second of plab training steps (forward, backward, SGD update)
  * for the networks the performance record tracks, on the scalar and on every SIMD backend.
  *
- *   bench_train [--seconds S] [--kernels name] [--family strict|fma|both] [--repeat R]
+ *   bench_train [--seconds S] [--kernels name] [--family strict|fma|both|auto] [--repeat R]
  *               [--cpu-time] [--nets SPEC,...] [--unfused] [--dense] [--json]
  * --unfused times backward + optimizer step separately instead of the fused SGD path that
  * plab_run uses for plain SGD. --dense keeps the first layer off the sparse-input kernels
@@ -180,12 +180,14 @@ int main(int argc, char **argv)
             }
         } else if (strcmp(argv[i], "--family") == 0 && i + 1 < argc) {
             const char *f = argv[++i];
-            if (strcmp(f, "strict") && strcmp(f, "fma") && strcmp(f, "both")) {
-                fprintf(stderr, "bench_train: --family must be strict, fma or both\n");
+            if (strcmp(f, "strict") && strcmp(f, "fma") && strcmp(f, "both") && strcmp(f, "auto")) {
+                fprintf(stderr, "bench_train: --family must be strict, fma, both or auto\n");
                 return 2;
             }
             fam_lo = strcmp(f, "fma") == 0 ? PLAB_FAMILY_FMA : PLAB_FAMILY_STRICT;
             fam_hi = strcmp(f, "strict") == 0 ? PLAB_FAMILY_STRICT : PLAB_FAMILY_FMA;
+            if (strcmp(f, "auto") == 0) /* what plab run takes by default on this machine */
+                fam_lo = fam_hi = plab_kernel_family_resolve(PLAB_KERNELS_AUTO, PLAB_FAMILY_AUTO);
         } else if (strcmp(argv[i], "--cpu-time") == 0) {
             use_cpu_time = 1;
         } else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
@@ -211,7 +213,7 @@ int main(int argc, char **argv)
             }
         } else {
             fprintf(stderr, "usage: bench_train [--seconds S] [--kernels name] [--family "
-                            "strict|fma|both] [--repeat R] [--cpu-time] [--nets SPEC,...] [--unfused] "
+                            "strict|fma|both|auto] [--repeat R] [--cpu-time] [--nets SPEC,...] [--unfused] "
                             "[--dense] [--json] [--mnist]\n");
             return 2;
         }
