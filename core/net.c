@@ -760,7 +760,7 @@ plab_status plab_net_backward_sgd(plab_net *net, float lr, float keep, double *p
         } else {
             if (j == 0)
                 plab_net_w_written(net);
-            if (n <= PLAB_FUSE_MAX_BATCH) {
+            if (k->fuse_better(delta, n, L->in, L->units)) {
                 /* dL/da_{j-1} from the old W_j, then W_j and b_j updated in the same pass */
                 k->fused_sgd(L->W, L->b, in, delta, da, L->gb, net->rowabs, n, L->in, L->units,
                              lr, keep);

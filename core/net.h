@@ -86,7 +86,7 @@ void plab_net_grad_abs(const plab_net *net, double *per_tensor);
  * as soon as a layer's gradients are known: the same bits as plab_net_backward,
  * plab_optim_step (SGD) and plab_net_grad_abs in sequence, for any batch, without hooks. Per
  * layer: the sparse-input kernel (the first layer, when the forward took sparse_nt), the fused
- * kernel (batch <= PLAB_FUSE_MAX_BATCH; each weight read and written once), or the gemm
+ * kernel (where the backend's fuse_better says so; each weight read and written once), or the gemm
  * kernels then the update. Bias and LN gradients are written; weight gradients only by the
  * gemm kernels.
  */
@@ -100,9 +100,6 @@ void plab_net_sync(const plab_net *net);
 /* plab_net_sync, then marks WT stale: for code about to write W. */
 void plab_net_w_written(plab_net *net);
 
-/* Batches up to this size use the fused backward + update kernel (memory-bound steps); larger
- * ones the blocked gemm kernels followed by the update, layer by layer. */
-#define PLAB_FUSE_MAX_BATCH 4
 
 /*
  * plab_net_backward, except that the first layer takes its plain-SGD step (keep, lr) at once

@@ -1060,7 +1060,8 @@ static void fused_sgd_family(plab_kernel_family fam)
     plab_kernels sref;
     assert_int_equal(plab_kernels_fill_family(PLAB_KERNELS_SCALAR, fam, &sref), PLAB_OK);
     const plab_kernels *s = &sref;
-    static const int Ns[] = {1, 2, 3};
+    /* 1..4: the dense tiles; 5..64: the per-row masks of nonzero dZ (AVX-512) */
+    static const int Ns[] = {1, 2, 3, 5, 30, 64};
     static const int dims[] = {1, 7, 8, 9, 17, 100, 784};
     plab_rng r;
     plab_rng_seed(&r, 11, 77, 0);
@@ -1086,6 +1087,16 @@ static void fused_sgd_family(plab_kernel_family fam)
                 for (size_t i = 0; i < nZ; i++)
                     dZ[i] = (i % 7 == 0 || i % (size_t)O % 3 == 1) ? -0.0f
                                                                    : 0.2f * plab_rng_uniform(&r) - 0.1f;
+                /* specials (every third shape): a NaN in dZ, and an inf in A whose row of dZ
+                 * is +-0 but for one o, so a backend that multiplies a skipped term makes a NaN */
+                if ((bi + ci) % 3 == 0 && N > 1 && I > 1) {
+                    dZ[nZ / 2] = NAN;
+                    int n1 = N - 1, i1 = I / 2;
+                    A[(size_t)n1 * I + i1] = INFINITY;
+                    for (int o = 0; o < O; o++)
+                        if (o != O / 3)
+                            dZ[(size_t)n1 * O + o] = o % 2 ? -0.0f : 0.0f;
+                }
                 /* the unfused reference */
                 memcpy(Wr, W0, nW * 4);
                 memcpy(br, b0, (size_t)O * 4);

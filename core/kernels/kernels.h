@@ -98,6 +98,12 @@ typedef struct plab_kernels {
      * and asum done one after the other. */
     void (*fused_sgd)(float *W, float *b, const float *A, const float *dZ, float *dA,
                       float *gbias, float *rowabs, int N, int I, int O, float lr, float keep);
+    /* 1 when plab_net_backward_sgd should take fused_sgd for this layer rather than gemm_tn,
+     * gemm_nn, sgd and asum one after the other (fused_sgd gives the same bits at every size;
+     * this says where it is the faster, as measured): N <= PLAB_FUSE_MAX_BATCH in the scalar
+     * table (plab_fuse_small_batch); a backend whose fused_sgd visits only the nonzero terms
+     * of dZ also takes batches up to 64 of small layers whose dZ is sparse enough. */
+    int (*fuse_better)(const float *dZ, int N, int I, int O);
 
     /* sum of |x| (dot form) */
     float (*asum)(const float *x, size_t n);
@@ -130,8 +136,16 @@ typedef struct plab_kernels {
                       float *scratch);
 } plab_kernels;
 
-/* Floats of scratch the sparse kernels need (9 rows of ldt, a mask word per input, lists). */
-#define PLAB_SPARSE_SCRATCH(I, ldt) (6 * (size_t)(I) + 320 + 9 * (size_t)(ldt))
+/* Batches up to this size use the fused backward + update kernel (memory-bound steps) on every
+ * backend; larger ones the blocked gemm kernels followed by the update, layer by layer, unless a
+ * backend's table raises its fuse_max_batch. */
+#define PLAB_FUSE_MAX_BATCH 4
+
+/* Floats of scratch the sparse kernels need: 9 rows of ldt, a mask word per input and lists
+ * (6 I + 320), then room for a backend's copy of up to 64 rows of ldt or 4 x 64 x 144 floats of
+ * batch accumulators (64 ldt + 36864). */
+#define PLAB_SPARSE_SCRATCH(I, ldt)                                                                \
+    (6 * (size_t)(I) + 336 + 73 * (size_t)(ldt) + 36864)
 /* The largest batch sparse_sgd takes (one bit per row). */
 #define PLAB_SPARSE_MAX_BATCH 64
 
@@ -170,6 +184,8 @@ int plab_gather_terms(const float *s, size_t sT, int T, const float *V, size_t l
  * every W but a signaling NaN), so the row is neither read nor written (half the weight traffic
  * of a batch-1 backward pass after ReLU). Does the bias update and rowabs = +0 and returns 1;
  * returns 0, touching nothing, otherwise. */
+/* fuse_better of the scalar table: N <= PLAB_FUSE_MAX_BATCH. */
+int plab_fuse_small_batch(const float *dZ, int N, int I, int O);
 int plab_fused_zero_row(const float *dz, int N, int O, float *b, float *gbias, float *rowabs,
                         float lr, float keep);
 

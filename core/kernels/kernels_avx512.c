@@ -74,6 +74,7 @@ typedef __mmask16 m16;
 #ifndef FU_RO
 #define FU_RO 4 /* fused_sgd: weight rows updated together */
 #endif
+#define FU_DENSE_MAX 4 /* fused_sgd: the largest batch for the dense tiles; masks above */
 
 /* The first `rem` (0..16) lanes. */
 PLAB_INLINE m16 first_lanes(int rem)
@@ -891,12 +892,249 @@ PLAB_INLINE void fused_rows(float *W, float *b, const float *A, const float *dZ,
     }
 }
 
+/*
+ * fused_sgd for batches of 5..64 rows (the dense tiles above do every term and suit 1..4).
+ * After ReLU about half of dZ is 0, and a term whose dZ is +-0 is skipped (kernels.h), so
+ * both products visit only the nonzero terms, with every sum in registers:
+ *   - dA first, from the old W (gemm_nn's sums): per batch row n, the list of its nonzero
+ *     dZ[n,o] (vector compress, MN_OB at a time), each adding W row o in increasing o.
+ *   - then per weight row o, a 64-bit mask of the batch rows n with dZ[n,o] nonzero (built
+ *     16 weight rows at a time by vector compares, with their bias sums): g += dZ[n,o] A[n,:]
+ *     over the set bits in increasing n, FM_CB zmm of columns at a time, then the update of
+ *     those columns and their |g| into the row's 8 dot-form lanes.
+ * (Accumulating dA in memory row by row instead stalls: a masked store of a row's last zmm
+ * blocks store forwarding to the next row's loads, which share its 64 bytes.)
+ */
+#define FM_CB 8
+#define MN_OB 512
+#define FM_COPY 8192 /* floats (32 KiB) */
+PLAB_INLINE void mn_chunk(const int32_t *oi, const float *ov, int m, const float *W, size_t I,
+                          float *da, m16 lastmk, int first, const int CB)
+{
+    v16 acc[FM_CB];
+    for (int c = 0; c < CB; c++)
+        acc[c] = first            ? _mm512_setzero_ps()
+                 : c == CB - 1 ? _mm512_maskz_loadu_ps(lastmk, da + 16 * c)
+                               : _mm512_loadu_ps(da + 16 * c);
+    for (int j = 0; j < m; j++) {
+        v16 d = _mm512_set1_ps(ov[j]);
+        const float *w = W + (size_t)oi[j] * I;
+        for (int c = 0; c < CB; c++)
+            acc[c] = MADD16(acc[c], d, c == CB - 1 ? _mm512_maskz_loadu_ps(lastmk, w + 16 * c)
+                                                    : _mm512_loadu_ps(w + 16 * c));
+    }
+    for (int c = 0; c < CB; c++) {
+        if (c == CB - 1)
+            _mm512_mask_storeu_ps(da + 16 * c, lastmk, NORM16(acc[c]));
+        else
+            _mm512_storeu_ps(da + 16 * c, NORM16(acc[c]));
+    }
+}
+
+/* dA(N,I) = dZ(N,O) W(O,I) over the nonzero dZ (gemm_nn's bits). */
+static void masked_nn(const float *dZ, const float *W, size_t ldw, float *dA, int N, int I, int O)
+{
+    int32_t oi[MN_OB + 16];
+    float ov[MN_OB + 16];
+    int nz = (I + 15) / 16;
+    m16 rowlast = first_lanes(I - 16 * (nz - 1));
+    const __m512i step = _mm512_set1_epi32(16);
+    for (int n = 0; n < N; n++) {
+        const float *dz = dZ + (size_t)n * O;
+        float *da = dA + (size_t)n * I;
+        for (int c0 = 0; c0 < nz; c0 += FM_CB) {
+            int cb = nz - c0 < FM_CB ? nz - c0 : FM_CB;
+            m16 lm = c0 + cb == nz ? rowlast : (m16)0xFFFF;
+            size_t off = (size_t)16 * c0;
+            for (int o0 = 0; o0 < O || o0 == 0; o0 += MN_OB) {
+                int o1 = O - o0 < MN_OB ? O : o0 + MN_OB, m = 0;
+                __m512i k = _mm512_add_epi32(_mm512_set1_epi32(o0),
+                                             _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                                                               11, 12, 13, 14, 15));
+                for (int o = o0; o < o1; o += 16) {
+                    m16 om = o1 - o >= 16 ? (m16)0xFFFF : first_lanes(o1 - o);
+                    v16 x = _mm512_maskz_loadu_ps(om, dz + o);
+                    m16 nzm = _mm512_mask_cmp_ps_mask(om, x, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+                    _mm512_storeu_si512(oi + m, _mm512_maskz_compress_epi32(nzm, k));
+                    _mm512_storeu_ps(ov + m, _mm512_maskz_compress_ps(nzm, x));
+                    m += __builtin_popcount(nzm);
+                    k = _mm512_add_epi32(k, step);
+                }
+#define MN_CASE(q)                                                                                 \
+    case q:                                                                                        \
+        mn_chunk(oi, ov, m, W + off, ldw, da + off, lm, o0 == 0, q);                               \
+        break;
+                switch (cb) {
+                    MN_CASE(8)
+                    MN_CASE(7)
+                    MN_CASE(6)
+                    MN_CASE(5)
+                    MN_CASE(4)
+                    MN_CASE(3)
+                    MN_CASE(2)
+                    MN_CASE(1)
+                default: break;
+                }
+#undef MN_CASE
+            }
+        }
+    }
+}
+
+PLAB_INLINE void fm_chunk(float *w, const float *A, size_t lda, const float *dz, size_t O,
+                          uint64_t bits, v16 kv, v16 lv, m16 lastmk, v8 *acc, v16 *lastabs,
+                          const int CB)
+{
+    v16 g[FM_CB];
+    for (int c = 0; c < CB; c++)
+        g[c] = _mm512_setzero_ps();
+    for (; bits; bits &= bits - 1) {
+        size_t n = (size_t)__builtin_ctzll(bits);
+        v16 d = _mm512_set1_ps(dz[n * O]);
+        const float *a = A + n * lda;
+        for (int c = 0; c < CB; c++)
+            g[c] = MADD16(g[c], d, c == CB - 1 ? _mm512_maskz_loadu_ps(lastmk, a + 16 * c)
+                                                : _mm512_loadu_ps(a + 16 * c));
+    }
+    for (int c = 0; c < CB; c++) {
+        v16 gc = NORM16(g[c]);
+        v16 wc = c == CB - 1 ? _mm512_maskz_loadu_ps(lastmk, w + 16 * c) : _mm512_loadu_ps(w + 16 * c);
+        v16 x = _mm512_sub_ps(_mm512_mul_ps(wc, kv), _mm512_mul_ps(lv, gc));
+        if (c == CB - 1) {
+            _mm512_mask_storeu_ps(w + 16 * c, lastmk, x);
+            *lastabs = abs16(gc); /* the caller adds it: it may be the row's partial last zmm */
+        } else {
+            _mm512_storeu_ps(w + 16 * c, x);
+            v16 ab = abs16(gc);
+            *acc = _mm256_add_ps(*acc, lo8(ab));
+            *acc = _mm256_add_ps(*acc, hi8(ab));
+        }
+    }
+}
+
+static void fused_masked(float *W, float *b, const float *A, const float *dZ, float *dA,
+                         float *gbias, float *rowabs, int N, int I, int O, float lr, float keep)
+{
+    v16 kv = _mm512_set1_ps(keep), lv = _mm512_set1_ps(lr), zero = _mm512_setzero_ps();
+    int skip = keep == 1.0f && lr > 0.0f && lr <= 3.40282347e38f;
+    int nz = (I + 15) / 16, len = I - 16 * (nz - 1); /* zmm per row; lanes in the last one */
+    m16 rowlast = first_lanes(len);
+    /* A's rows copied to 64-byte aligned rows when they fit FM_COPY floats: a row of I = 100
+     * floats would split most of its loads across cache lines */
+    float abuf[FM_COPY] __attribute__((aligned(64)));
+    const float *Ap = A;
+    size_t lda = (size_t)I;
+    if ((size_t)N * 16 * nz <= FM_COPY && I % 16) {
+        lda = (size_t)16 * nz;
+        for (int n = 0; n < N; n++)
+            for (int c = 0; c < nz; c++)
+                _mm512_store_ps(abuf + n * lda + 16 * c,
+                                _mm512_maskz_loadu_ps(c == nz - 1 ? rowlast : (m16)0xFFFF,
+                                                      A + (size_t)n * I + 16 * c));
+        Ap = abuf;
+    }
+    if (dA)
+        masked_nn(dZ, W, (size_t)I, dA, N, I, O);
+    for (int o0 = 0; o0 < O; o0 += 16) {
+        m16 om = O - o0 >= 16 ? (m16)0xFFFF : first_lanes(O - o0);
+        __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
+        v16 gb = zero;
+        for (int n = 0; n < N; n++) {
+            v16 d = _mm512_maskz_loadu_ps(om, dZ + (size_t)n * O + o0);
+            gb = _mm512_add_ps(gb, d); /* colsum: from +0.0f in increasing n */
+            m16 k = _mm512_mask_cmp_ps_mask(om, d, zero, _CMP_NEQ_UQ);
+            __m512i bit = _mm512_set1_epi64((long long)((uint64_t)1 << n));
+            lo = _mm512_mask_or_epi64(lo, (__mmask8)k, lo, bit);
+            hi = _mm512_mask_or_epi64(hi, (__mmask8)(k >> 8), hi, bit);
+        }
+        _mm512_mask_storeu_ps(gbias + o0, om, gb);
+        _mm512_mask_storeu_ps(b + o0, om, _mm512_sub_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(om, b + o0), kv),
+                                                       _mm512_mul_ps(lv, gb)));
+        uint64_t masks[16];
+        _mm512_storeu_si512(masks, lo);
+        _mm512_storeu_si512(masks + 8, hi);
+        for (int q = 0; q < 16 && o0 + q < O; q++) {
+            int o = o0 + q;
+            if (!masks[q] && skip) { /* as plab_fused_zero_row: W keep - lr (+0.0f) is W */
+                rowabs[o] = 0.0f;
+                continue;
+            }
+            float *w = W + (size_t)o * I;
+            v8 acc = _mm256_setzero_ps();
+            v16 la = zero;
+            for (int c0 = 0; c0 < nz; c0 += FM_CB) {
+                int cb = nz - c0 < FM_CB ? nz - c0 : FM_CB;
+                m16 lm = c0 + cb == nz ? rowlast : (m16)0xFFFF;
+                size_t off = (size_t)16 * c0;
+#define FM_CASE(k)                                                                                 \
+    case k:                                                                                        \
+        fm_chunk(w + off, Ap + off, lda, dZ + o, (size_t)O, masks[q], kv, lv, lm, &acc, &la, k);    \
+        break;
+                switch (cb) {
+                    FM_CASE(8)
+                    FM_CASE(7)
+                    FM_CASE(6)
+                    FM_CASE(5)
+                    FM_CASE(4)
+                    FM_CASE(3)
+                    FM_CASE(2)
+                    FM_CASE(1)
+                default: break;
+                }
+#undef FM_CASE
+                if (c0 + cb < nz) { /* a whole zmm: both halves are lane rounds */
+                    acc = _mm256_add_ps(acc, lo8(la));
+                    acc = _mm256_add_ps(acc, hi8(la));
+                }
+            }
+            /* the row's last zmm: len lanes; a full half is a lane round, the rest the tail */
+            float l[16], s;
+            _mm512_storeu_ps(l, la);
+            int qq = 0;
+            if (len >= 8) {
+                acc = _mm256_add_ps(acc, lo8(la));
+                qq = 8;
+            }
+            if (len == 16) {
+                acc = _mm256_add_ps(acc, hi8(la));
+                qq = 16;
+            }
+            s = reduce8(acc);
+            for (; qq < len; qq++)
+                s += l[qq];
+            rowabs[o] = s;
+        }
+    }
+}
+
+/* fused_masked against gemm_tn, gemm_nn, sgd and asum (as measured at batch 30): it wins on
+ * layers whose weights stay in cache (I x O up to 2^18 floats; 1.4x at 100 x 100 with half of
+ * dZ zero) once at least a third of dZ is +-0; at 1000 x 1000 it is 1.7x slower. */
+static int fuse_better(const float *dZ, int N, int I, int O)
+{
+    if (N <= FU_DENSE_MAX)
+        return 1;
+    if (N > 64 || (size_t)I * (size_t)O > ((size_t)1 << 18))
+        return 0;
+    size_t n = (size_t)N * (size_t)O, zeros = 0, i = 0;
+    for (; i + 16 <= n; i += 16)
+        zeros += (size_t)__builtin_popcount(
+            _mm512_cmp_ps_mask(_mm512_loadu_ps(dZ + i), _mm512_setzero_ps(), _CMP_EQ_OQ));
+    for (; i < n; i++)
+        zeros += dZ[i] == 0.0f;
+    return 3 * zeros >= n;
+}
+
 /* SGD fused into a layer's backward pass (kernels.h): each weight row is read once and
  * written once; FU_RO rows share one pass over dA, in increasing order of the rows that are
  * not skipped as a whole. */
 static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float *dA,
                       float *gbias, float *rowabs, int N, int I, int O, float lr, float keep)
 {
+    if (N > FU_DENSE_MAX && N <= 64) {
+        fused_masked(W, b, A, dZ, dA, gbias, rowabs, N, I, O, lr, keep);
+        return;
+    }
     int rows[FU_RO], nr = 0, first = 1;
     for (int o = 0; o < O; o++) {
         if (plab_fused_zero_row(dZ + o, N, O, b + o, gbias + o, rowabs + o, lr, keep))
@@ -918,6 +1156,11 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
 
 
 /* ------------------------------------------------------------------ sparse inputs */
+
+/* Where sparse_sgd's copy of dZ and sparse_nt_batch's accumulators start in the scratch (floats; 64-byte aligned): after the 9
+ * lane rows and the masks (kernels.h: PLAB_SPARSE_SCRATCH leaves room for 64 rows of ldt and 4 x 64 x 128 floats). */
+#define SP_DZ_OFF(I, ldt) (9 * (size_t)(ldt) + ((2 * (size_t)(I) + 15) & ~(size_t)15))
+
 
 /* The nonzero entries of a(I) (NaN counts as nonzero): indices and values, in increasing
  * index; returns their count. idx and val hold I + 16 entries (whole zmm are stored). */
@@ -956,6 +1199,135 @@ PLAB_INLINE void nt_lane(const int32_t *bi, const float *bv, int cnt, const floa
         _mm512_store_ps(out + 16 * c, acc[c]);
 }
 
+/* Batches from NB_MIN rows take sparse_nt_batch; NB_PW zmm (128 columns) per panel. */
+#define NB_MIN 4
+#define NB_PW 8
+#define NB_LD (16 * NB_PW + 16) /* floats per batch row in an accumulator buffer */
+
+/* The inputs' 64-bit masks of the rows n < N (<= 64) where A[n,i] is nonzero (NaN counts),
+ * built 16 inputs at a time; returns 1 if A holds an inf or NaN. */
+static int sparse_masks(const float *A, int N, int I, uint64_t *mask)
+{
+    m16 infmask = 0;
+    for (int i = 0; i < I; i += 16) {
+        m16 lm = i + 16 <= I ? (m16)0xFFFF : first_lanes(I - i);
+        __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
+        for (int n = 0; n < N; n++) {
+            v16 x = _mm512_maskz_loadu_ps(lm, A + (size_t)n * I + i);
+            m16 nz = _mm512_mask_cmp_ps_mask(lm, x, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+            infmask |= _mm512_mask_cmp_ps_mask(lm, _mm512_sub_ps(x, x), _mm512_setzero_ps(),
+                                               _CMP_UNORD_Q);
+            __m512i bit = _mm512_set1_epi64((long long)((uint64_t)1 << n));
+            lo = _mm512_mask_or_epi64(lo, (__mmask8)nz, lo, bit);
+            hi = _mm512_mask_or_epi64(hi, (__mmask8)(nz >> 8), hi, bit);
+        }
+        uint64_t t[16];
+        _mm512_storeu_si512(t, lo);
+        _mm512_storeu_si512(t + 8, hi);
+        for (int q = 0; q < 16 && i + q < I; q++)
+            mask[i + q] = t[q];
+    }
+    return infmask != 0;
+}
+
+/* Dot-form lane q of every row over one panel (CB zmm from column off; CB a constant at every
+ * call): T[n] = the sum, from +0.0f in increasing k, of A[n,k] WT[k,:] over k = q, q+8, ...
+ * below I8 where A[n,k] is nonzero. Input-major: each WT row is loaded once for the batch and
+ * added to the rows of its mask, whose accumulators stay in L1. */
+PLAB_INLINE void nb_lane(const uint64_t *mask, const float *A, size_t I, int I8, int q,
+                         const float *WT, size_t ldt, float *T, int N, const int CB)
+{
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < CB; c++)
+            _mm512_store_ps(T + (size_t)n * NB_LD + 16 * c, _mm512_setzero_ps());
+    for (int k = q; k < I8; k += 8) {
+        uint64_t bits = mask[k];
+        if (!bits)
+            continue;
+        const float *w = WT + (size_t)k * ldt;
+        v16 row[NB_PW];
+        for (int c = 0; c < CB; c++)
+            row[c] = _mm512_load_ps(w + 16 * c);
+        for (; bits; bits &= bits - 1) {
+            size_t n = (size_t)__builtin_ctzll(bits);
+            v16 a = _mm512_set1_ps(A[n * I + (size_t)k]);
+            float *t = T + n * NB_LD;
+            for (int c = 0; c < CB; c++)
+                _mm512_store_ps(t + 16 * c, MADD16(_mm512_load_ps(t + 16 * c), a, row[c]));
+        }
+    }
+}
+
+/* D[n] = D[n] + (X[n] + Y[n]) over CB zmm (first: D[n] = X[n] + Y[n]): a step of the tree. */
+PLAB_INLINE void nb_tree(float *D, const float *X, const float *Y, int N, int CB, int first)
+{
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < CB; c++) {
+            size_t q = (size_t)n * NB_LD + 16 * c;
+            v16 p = _mm512_add_ps(_mm512_load_ps(X + q), _mm512_load_ps(Y + q));
+            _mm512_store_ps(D + q, first ? p : _mm512_add_ps(_mm512_load_ps(D + q), p));
+        }
+}
+
+/* gemm_nt on sparse rows of A for batches of NB_MIN..64 rows (kernels.h), per panel of
+ * columns: the lanes in the order of the tree, B0 = (l0 + l4) + (l2 + l6) and
+ * B1 = (l1 + l5) + (l3 + l7), then per row B0 + B1, the tail terms, the normalization and the
+ * bias. The row loops of the per-row kernel below load one WT row per nonzero entry from L2;
+ * here each is loaded once per batch. */
+static void sparse_nt_batch(const float *A, const float *WT, int ldt, const float *b, float *Z,
+                            int N, int I, int O, float *scratch)
+{
+    uint64_t *mask = (uint64_t *)(scratch + 9 * (size_t)ldt);
+    float *B0 = scratch + SP_DZ_OFF(I, ldt), *B1 = B0 + 64 * NB_LD, *B2 = B1 + 64 * NB_LD,
+          *B3 = B2 + 64 * NB_LD;
+    int I8 = I - I % 8, C = (O + 15) / 16;
+    m16 last = first_lanes(O - 16 * (C - 1));
+    sparse_masks(A, N, I, mask);
+    static const int order[8] = {0, 4, 2, 6, 1, 5, 3, 7};
+    for (int c0 = 0; c0 < C; c0 += NB_PW) {
+        int cb = C - c0 < NB_PW ? C - c0 : NB_PW;
+        const float *wt = WT + (size_t)16 * c0;
+        for (int p = 0; p < 4; p++) {
+            for (int h = 0; h < 2; h++) {
+                float *T = h ? B3 : B2;
+                int q = order[2 * p + h];
+#define NB_CASE(k)                                                                                 \
+    case k: nb_lane(mask, A, (size_t)I, I8, q, wt, (size_t)ldt, T, N, k); break;
+                switch (cb) {
+                    NB_CASE(8)
+                    NB_CASE(7)
+                    NB_CASE(6)
+                    NB_CASE(5)
+                    NB_CASE(4)
+                    NB_CASE(3)
+                    NB_CASE(2)
+                    NB_CASE(1)
+                default: break;
+                }
+#undef NB_CASE
+            }
+            nb_tree(p < 2 ? B0 : B1, B2, B3, N, cb, p % 2 == 0);
+        }
+        for (int n = 0; n < N; n++) {
+            const float *a = A + (size_t)n * I;
+            float *z = Z + (size_t)n * O;
+            for (int c = 0; c < cb; c++) {
+                size_t q = (size_t)n * NB_LD + 16 * c, col = (size_t)16 * (c0 + c);
+                v16 s = _mm512_add_ps(_mm512_load_ps(B0 + q), _mm512_load_ps(B1 + q));
+                for (int k = I8; k < I; k++)
+                    if (a[k] != 0.0f)
+                        s = MADD16(s, _mm512_set1_ps(a[k]),
+                                   _mm512_load_ps(WT + (size_t)k * ldt + col));
+                s = NORM16(s);
+                m16 mk = c0 + c == C - 1 ? last : (m16)0xFFFF;
+                if (b)
+                    s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(mk, b + col));
+                _mm512_mask_storeu_ps(z + col, mk, s);
+            }
+        }
+    }
+}
+
 /* gemm_nt on sparse rows of A (kernels.h). Per row: the list of its nonzero entries, split by
  * dot-form lane (k % 8, k < I8) with compress; each lane's terms are summed in registers
  * (8 zmm of columns at a time) into a lane row; then per column the tree over the 8 lane
@@ -971,6 +1343,12 @@ static void sparse_nt(const float *A, const float *WT, int ldt, const float *b, 
     int C = ldt / 16, I8 = I - I % 8, cap = I8 / 8 + 16;
     m16 last = first_lanes(O - 16 * ((O - 1) / 16));
     const __m512i seven = _mm512_set1_epi32(7);
+    if (N >= NB_MIN) {
+        for (int n0 = 0; n0 < N; n0 += 64)
+            sparse_nt_batch(A + (size_t)n0 * I, WT, ldt, b, Z + (size_t)n0 * O,
+                            N - n0 < 64 ? N - n0 : 64, I, O, scratch);
+        return;
+    }
     for (int n = 0; n < N; n++) {
         int m = sparse_list(A + (size_t)n * I, I, idx, val), jt = m;
         while (jt > 0 && idx[jt - 1] >= I8)
@@ -1026,26 +1404,27 @@ static void sparse_nt(const float *A, const float *WT, int ldt, const float *b, 
     }
 }
 
-/* One input's gradient over CB zmm of columns (CB is a constant at every call) from its m
- * terms (the dZ rows dd[j] + off, the factors aa[j], all finite), then the update of those
- * columns of its WT row w and their |g| into the lane row l. With finite factors the terms
- * whose dZ is +-0 need no mask: their products are +-0, which leaves a strict sum as it is and
- * an fma sum's sign of zero at most, which the normalization undoes (kernels.h). The last zmm
- * reads dZ under `lastmk` (past O there is the next row, or nothing). */
+/* One input's gradient over CB zmm of columns (CB is a constant at every call) from the batch
+ * rows in `bits` (increasing n: the factor a[n lda], the zero-padded dZ row dz + n ldz, all
+ * finite), then the update of those columns of its WT row w and their |g| into the lane row l.
+ * With finite factors the terms whose dZ is +-0 need no mask: their products are +-0, which
+ * leaves a strict sum as it is and an fma sum's sign of zero at most, which the normalization
+ * undoes (kernels.h). Iterating the bits here, rather than gathering the terms first, saves a
+ * branchy loop per input. */
 #define SP_CB 8
-PLAB_INLINE void sp_row(float *w, float *l, const float *const *dd, const float *aa, int m,
-                        size_t off, v16 kv, v16 lv, m16 lastmk, v16 *bad, const int one,
+PLAB_INLINE void sp_row(float *w, float *l, uint64_t bits, const float *a, size_t lda,
+                        const float *dz, size_t ldz, v16 kv, v16 lv, v16 *bad, const int one,
                         const int CB)
 {
     v16 g[SP_CB];
     for (int c = 0; c < CB; c++)
         g[c] = _mm512_setzero_ps();
-    for (int j = 0; j < m; j++) {
-        v16 a = _mm512_set1_ps(aa[j]);
-        const float *d = dd[j] + off;
-        for (int c = 0; c < CB - 1; c++)
-            g[c] = MADD16(g[c], _mm512_loadu_ps(d + 16 * c), a);
-        g[CB - 1] = MADD16(g[CB - 1], _mm512_maskz_loadu_ps(lastmk, d + 16 * (CB - 1)), a);
+    for (; bits; bits &= bits - 1) {
+        size_t n = (size_t)__builtin_ctzll(bits);
+        v16 av = _mm512_set1_ps(a[n * lda]);
+        const float *d = dz + n * ldz;
+        for (int c = 0; c < CB; c++)
+            g[c] = MADD16(g[c], _mm512_load_ps(d + 16 * c), av);
     }
     for (int c = 0; c < CB; c++) {
         v16 gc = NORM16(g[c]), wc = _mm512_load_ps(w + 16 * c);
@@ -1110,25 +1489,8 @@ static int sparse_sgd(float *WT, int ldt, float *b, const float *A, const float 
     float *lane = scratch;
     uint64_t *mask = (uint64_t *)(scratch + 9 * (size_t)ldt);
     int C = ldt / 16, I8 = I - I % 8;
-    m16 last = first_lanes(O - 16 * ((O - 1) / 16)), infmask = 0;
-    for (int i = 0; i < I; i += 16) {
-        m16 lm = i + 16 <= I ? (m16)0xFFFF : first_lanes(I - i);
-        __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
-        for (int n = 0; n < N; n++) {
-            v16 x = _mm512_maskz_loadu_ps(lm, A + (size_t)n * I + i);
-            m16 nz = _mm512_mask_cmp_ps_mask(lm, x, _mm512_setzero_ps(), _CMP_NEQ_UQ);
-            infmask |= _mm512_mask_cmp_ps_mask(lm, _mm512_sub_ps(x, x), _mm512_setzero_ps(),
-                                               _CMP_UNORD_Q);
-            __m512i bit = _mm512_set1_epi64((long long)((uint64_t)1 << n));
-            lo = _mm512_mask_or_epi64(lo, (__mmask8)nz, lo, bit);
-            hi = _mm512_mask_or_epi64(hi, (__mmask8)(nz >> 8), hi, bit);
-        }
-        uint64_t t[16];
-        _mm512_storeu_si512(t, lo);
-        _mm512_storeu_si512(t + 8, hi);
-        for (int q = 0; q < 16 && i + q < I; q++)
-            mask[i + q] = t[q];
-    }
+    m16 last = first_lanes(O - 16 * ((O - 1) / 16));
+    int infinite = sparse_masks(A, N, I, mask);
     v16 kv = _mm512_set1_ps(keep), lv = _mm512_set1_ps(lr), zero = _mm512_setzero_ps();
     for (int c = 0; c < C && 16 * c < O; c++) { /* the bias, as fused_sgd */
         m16 mk = 16 * c + 16 <= O ? (m16)0xFFFF : last;
@@ -1142,12 +1504,19 @@ static int sparse_sgd(float *WT, int ldt, float *b, const float *A, const float 
     }
     for (size_t q = 0; q < 8 * (size_t)ldt; q += 16)
         _mm512_store_ps(lane + q, zero);
-    int skip = keep == 1.0f && lr > 0.0f && lr <= 3.40282347e38f, afin = !infmask;
+    int skip = keep == 1.0f && lr > 0.0f && lr <= 3.40282347e38f, afin = !infinite;
     v16 bad = zero; /* x - x: +0 for finite x, NaN otherwise */
     const float *dd[64];
     float aa[64];
-    /* the zmm of dZ columns past O read nothing: a block's last zmm is masked when it is the
-     * layer's last one */
+    /* dZ copied to 64-byte aligned rows of ldt, zero past O: whole aligned loads, and the
+     * padding columns get g = +0.0f (their weights stay as they are) */
+    float *dzp = scratch + SP_DZ_OFF(I, ldt);
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++)
+            _mm512_store_ps(dzp + (size_t)n * ldt + 16 * c,
+                            16 * c + 16 <= O ? _mm512_loadu_ps(dZ + (size_t)n * O + 16 * c)
+                            : 16 * c < O     ? _mm512_maskz_loadu_ps(last, dZ + (size_t)n * O + 16 * c)
+                                             : zero);
     int ocols = (O + 15) / 16; /* zmm holding columns below O */
     for (int i = 0; i < I; i++) {
         float *w = WT + (size_t)i * ldt;
@@ -1165,28 +1534,31 @@ static int sparse_sgd(float *WT, int ldt, float *b, const float *A, const float 
             }
             continue;
         }
-        int m = 0, fin = 1;
-        for (; bits; bits &= bits - 1) {
-            int n = __builtin_ctzll(bits);
-            dd[m] = dZ + (size_t)n * O;
-            aa[m++] = A[(size_t)n * I + i];
-        }
-        if (!afin)
+        float *l = i < I8 ? lane + (size_t)(i & 7) * ldt : lane + 8 * (size_t)ldt;
+        if (!afin) {
+            int m = 0, fin = 1;
+            for (; bits; bits &= bits - 1) {
+                int n = __builtin_ctzll(bits);
+                dd[m] = dZ + (size_t)n * O;
+                aa[m++] = A[(size_t)n * I + i];
+            }
             for (int j = 0; j < m; j++)
                 fin &= isfinite(aa[j]) != 0;
-        float *l = i < I8 ? lane + (size_t)(i & 7) * ldt : lane + 8 * (size_t)ldt;
-        if (!fin) {
-            sp_row_masked(w, l, dd, aa, m, C, O, kv, lv, &bad);
-            continue;
+            if (!fin) {
+                sp_row_masked(w, l, dd, aa, m, C, O, kv, lv, &bad);
+                continue;
+            }
+            bits = mask[i];
         }
         /* columns past O hold padding: their g stays +0.0f and their weights 0 */
         for (int c0 = 0; c0 < ocols; c0 += SP_CB) {
             int cb = ocols - c0 < SP_CB ? ocols - c0 : SP_CB;
-            m16 lastmk = c0 + cb == ocols ? last : (m16)0xFFFF;
             size_t off = (size_t)16 * c0;
 #define SP_ROW(k)                                                                                  \
-    (keep == 1.0f ? sp_row(w + off, l + off, dd, aa, m, off, kv, lv, lastmk, &bad, 1, k)            \
-                  : sp_row(w + off, l + off, dd, aa, m, off, kv, lv, lastmk, &bad, 0, k))
+    (keep == 1.0f ? sp_row(w + off, l + off, bits, A + i, (size_t)I, dzp + off, (size_t)ldt, kv,  \
+                           lv, &bad, 1, k)                                                         \
+                  : sp_row(w + off, l + off, bits, A + i, (size_t)I, dzp + off, (size_t)ldt, kv,  \
+                           lv, &bad, 0, k))
             switch (cb) {
             case 8: SP_ROW(8); break;
             case 7: SP_ROW(7); break;
@@ -1224,6 +1596,7 @@ void FILL_AVX512(plab_kernels *k)
     k->momentum = momentum;
     k->adamw = adamw;
     k->fused_sgd = fused_sgd;
+    k->fuse_better = fuse_better;
     k->asum = asum;
     k->sum = sum;
     k->sparse_nt = sparse_nt;

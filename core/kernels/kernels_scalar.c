@@ -37,6 +37,12 @@ int plab_gather_terms(const float *s, size_t sT, int T, const float *V, size_t l
     return m;
 }
 
+int plab_fuse_small_batch(const float *dZ, int N, int I, int O)
+{
+    (void)dZ, (void)I, (void)O;
+    return N <= PLAB_FUSE_MAX_BATCH;
+}
+
 int plab_fused_zero_row(const float *dz, int N, int O, float *b, float *gbias, float *rowabs,
                         float lr, float keep)
 {
@@ -278,7 +284,7 @@ static const plab_kernels scalar_table = {
     relu_fwd, relu_bwd, leaky_fwd, leaky_bwd,
     ln_fwd, ln_bwd,
     sgd, momentum, adamw,
-    fused_sgd,
+    fused_sgd, plab_fuse_small_batch,
     asum, sum,
     sparse_nt_ref, sparse_sgd_ref,
 };
