@@ -414,11 +414,20 @@ static void adamw(float *p, const float *g, float *m, float *v, size_t n, float 
     }
 }
 
+#define FU_DENSE_MAX 4 /* fused_sgd: the largest batch for the row loop; masks above */
+static void fused_masked(float *W, float *b, const float *A, const float *dZ, float *dA,
+                         float *gbias, float *rowabs, int N, int I, int O, float lr, float keep);
+
 /* SGD fused into a layer's backward pass (kernels.h): each weight row is read once and
- * written once; dA, the gradient, the update and the row's |g| sum in the reference's order. */
+ * written once; dA, the gradient, the update and the row's |g| sum in the reference's order.
+ * Batches of 5..64 rows take fused_masked (below, with the sparse kernels' register blocks). */
 static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float *dA,
                       float *gbias, float *rowabs, int N, int I, int O, float lr, float keep)
 {
+    if (N > FU_DENSE_MAX && N <= 64) {
+        fused_masked(W, b, A, dZ, dA, gbias, rowabs, N, I, O, lr, keep);
+        return;
+    }
     if (dA)
         for (size_t i = 0; i < (size_t)N * I; i++)
             dA[i] = 0.0f;
@@ -848,6 +857,119 @@ static int sparse_sgd(float *WT, int ldt, float *b, const float *A, const float 
     for (int oo = 0; oo < O; oo++)
         rowabs[oo] = row8[oo];
     return !v_movemask(v_ne(bad, bad));
+}
+
+/*
+ * fused_sgd for batches of 5..64 rows (kernels_avx512.c's fused_masked on 4-wide vectors).
+ * After ReLU about half of dZ is 0, and a term whose dZ is +-0 is skipped (kernels.h), so both
+ * products visit only the nonzero terms:
+ *   - dA first, from the old W: gemm_nn (per batch row the list of its nonzero dZ[n,o], each
+ *     adding W row o in increasing o, in registers).
+ *   - then per weight row o, a 64-bit mask of the batch rows n with dZ[n,o] nonzero (NaN
+ *     counts; built 4 weight rows at a time from compare bits, with their bias sums):
+ *     g += dZ[n,o] A[n,:] over the set bits in increasing n, blocks of vectors of columns in
+ *     registers, then the update of those columns and their |g| into the row's 8 dot-form
+ *     lanes (vector v of the row is lane half v % 2 below I8, the tail from I8, after the
+ *     tree); the last I % 4 columns in scalar code, in the same order.
+ * The row loop of fused_sgd instead walks every n for each 8 columns and keeps dA in memory:
+ * at batch 30, 100 x 100, fused_masked is 1.9x faster (SSE2, half of dZ zero).
+ * fuse_better stays the scalar table's N <= 4 on the 4-wide backends: measured on SSE2 at
+ * batch 30 against gemm_tn, colsum, gemm_nn, sgd and asum, fused_masked is 0.84-1.00x as fast
+ * at 100 x 10 .. 1000 x 1000 with 0-70 % of dZ zero (1.09x only at 1000 x 1000 with 70 %);
+ * 4-wide products are compute-bound, so reading each weight once gains little. NEON and wasm
+ * take the SSE2 rule (not measured there).
+ */
+
+/* CB vectors of columns (from vector c0) of weight row w: g over the rows in bits, the update,
+ * |g| into acc[v % 2] for the vectors v below vt = I8 / 4, else into the tail t4. */
+PLAB_INLINE void fm_chunk(float *w, const float *A, size_t lda, const float *dz, size_t O,
+                          uint64_t bits, int c0, int vt, v4 kv, v4 lv, v4 *acc, float *t4,
+                          const int CB)
+{
+    v4 g[SP_ARR];
+    for (int c = 0; c < CB; c++)
+        g[c] = v_zero();
+    for (; bits; bits &= bits - 1) {
+        size_t n = (size_t)__builtin_ctzll(bits);
+        v4 d = v_set1(dz[n * O]);
+        const float *a = A + n * lda + 4 * c0;
+        for (int c = 0; c < CB; c++)
+            g[c] = v_add(g[c], v_mul(d, v_load(a + 4 * c)));
+    }
+    for (int c = 0; c < CB; c++) {
+        float *wc = w + 4 * (c0 + c);
+        v_store(wc, v_sub(v_mul(v_load(wc), kv), v_mul(lv, g[c])));
+        if (c0 + c < vt)
+            acc[(c0 + c) & 1] = v_add(acc[(c0 + c) & 1], v_abs(g[c]));
+        else
+            v_store(t4, v_abs(g[c])); /* I8 < I: the one vector from I8 */
+    }
+}
+
+static void fused_masked(float *W, float *b, const float *A, const float *dZ, float *dA,
+                         float *gbias, float *rowabs, int N, int I, int O, float lr, float keep)
+{
+    const v4 zero = v_zero();
+    v4 kv = v_set1(keep), lv = v_set1(lr);
+    int skip = keep == 1.0f && lr > 0.0f && lr <= FLT_MAX;
+    int I4 = I - I % 4, I8 = I - I % 8, C = I4 / 4, nb = (C + SP_CB - 1) / SP_CB;
+    if (dA)
+        gemm_nn(dZ, W, dA, N, I, O);
+    for (int o0 = 0; o0 < O; o0 += 4) {
+        int cnt = O - o0 < 4 ? O - o0 : 4;
+        uint64_t masks[4] = {0, 0, 0, 0};
+        float gb[4];
+        if (cnt == 4) {
+            v4 gv = zero;
+            for (int n = 0; n < N; n++) {
+                v4 d = v_load(dZ + (size_t)n * O + o0);
+                gv = v_add(gv, d); /* colsum: from +0.0f in increasing n */
+                uint64_t k = (uint64_t)v_movemask(v_ne(d, zero));
+                for (int q = 0; q < 4; q++)
+                    masks[q] |= (k >> q & 1) << n;
+            }
+            v_store(gb, gv);
+        } else
+            for (int q = 0; q < cnt; q++) {
+                gb[q] = 0.0f;
+                for (int n = 0; n < N; n++) {
+                    float d = dZ[(size_t)n * O + o0 + q];
+                    gb[q] += d;
+                    masks[q] |= (uint64_t)(d != 0.0f) << n;
+                }
+            }
+        for (int q = 0; q < cnt; q++) {
+            int o = o0 + q;
+            gbias[o] = gb[q];
+            b[o] = b[o] * keep - lr * gb[q];
+            if (!masks[q] && skip) { /* as plab_fused_zero_row: W keep - lr (+0.0f) is W */
+                rowabs[o] = 0.0f;
+                continue;
+            }
+            float *w = W + (size_t)o * I, t4[4];
+            v4 acc[2] = {zero, zero};
+            for (int bi = 0, c0 = 0; bi < nb; bi++) {
+                int cb = sp_block(C, nb, bi);
+#define FM_CALL(k) fm_chunk(w, A, (size_t)I, dZ + o, (size_t)O, masks[q], c0, I8 / 4, kv, lv, acc, t4, k)
+                SP_DISPATCH(cb, FM_CALL);
+#undef FM_CALL
+                c0 += cb;
+            }
+            float s = v_reduce8(acc[0], acc[1]);
+            for (int j = 0; j < I4 - I8; j++)
+                s += t4[j];
+            for (int i = I4; i < I; i++) {
+                float g = 0.0f;
+                for (uint64_t m = masks[q]; m; m &= m - 1) {
+                    size_t n = (size_t)__builtin_ctzll(m);
+                    g += dZ[n * O + o] * A[n * I + i];
+                }
+                w[i] = w[i] * keep - lr * g;
+                s += fabsf(g);
+            }
+            rowabs[o] = s;
+        }
+    }
 }
 
 #endif
