@@ -520,12 +520,26 @@ static void act_backward(const plab_net *net, const plab_layer *L, const float *
 
 /* ------------------------------------------------------------------ loss */
 
-/* Mean softmax cross-entropy; writes dL/dz = (softmax - onehot)/n into dz. */
-static float xent(const float *z, const int32_t *y, float *dz, int n, int C, int *correct)
+/* Mean softmax cross-entropy; writes dL/dz = (softmax - onehot)/n into dz. The exponentials
+ * of the whole batch go through the kernel table (plab_expf's bits, vectorized where a backend
+ * has it); the sums stay in the reference order. */
+static float xent(const plab_kernels *k, const float *z, const int32_t *y, float *dz, int n,
+                  int C, int *correct)
 {
     float total = 0.0f;
     int right = 0;
     float inv_n = 1.0f / (float)n;
+    for (int r = 0; r < n; r++) {
+        const float *zr = z + (size_t)r * C;
+        float *dr = dz + (size_t)r * C;
+        float mx = zr[0];
+        for (int c = 1; c < C; c++)
+            if (zr[c] > mx)
+                mx = zr[c];
+        for (int c = 0; c < C; c++)
+            dr[c] = zr[c] - mx;
+    }
+    k->expf_n(dz, dz, (size_t)n * (size_t)C);
     for (int r = 0; r < n; r++) {
         const float *zr = z + (size_t)r * C;
         float *dr = dz + (size_t)r * C;
@@ -535,10 +549,8 @@ static float xent(const float *z, const int32_t *y, float *dz, int n, int C, int
                 arg = c;
         float mx = zr[arg];
         float se = 0.0f;
-        for (int c = 0; c < C; c++) {
-            dr[c] = plab_expf(zr[c] - mx);
+        for (int c = 0; c < C; c++)
             se += dr[c];
-        }
         int label = y[r];
         total += (mx + plab_logf(se)) - zr[label];
         right += arg == label;
@@ -628,7 +640,7 @@ plab_status plab_net_forward(plab_net *net, const float *x, const int32_t *label
     float l;
     int right = 0;
     if (net->desc.loss == PLAB_LOSS_SOFTMAX_XENT)
-        l = xent(out->z, labels, net->dout, n, out->units, &right);
+        l = xent(&net->k, out->z, labels, net->dout, n, out->units, &right);
     else
         l = mse(out->z, targets, net->dout, n, out->units);
     if (loss)

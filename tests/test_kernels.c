@@ -331,6 +331,7 @@ static void test_backends_override_every_kernel(void **state)
         OVERRIDDEN(fused_sgd)
         OVERRIDDEN(asum)
         OVERRIDDEN(sum)
+        OVERRIDDEN(expf_n)
         OVERRIDDEN(sparse_nt)
         OVERRIDDEN(sparse_sgd)
 #undef OVERRIDDEN
@@ -710,6 +711,62 @@ static void test_activation_special_values(void **state)
 
 /* AdamW's flush: |m| < 1e-30 and v < 1e-30 become +0 (never -0); NaN is kept; a flushed
  * m takes no step. */
+/* expf_n on every table against plab_expf, bit for bit: a grid over the whole range (the
+ * flush and overflow boundaries and their neighbours, +-0, subnormals, quiet and signaling NaNs
+ * with payloads, +-inf),
+ * random values, every length up to 40 (tails) and in place. */
+static void test_expf_matches_scalar(void **state)
+{
+    (void)state;
+    plab_kernels t[PLAB_KERNELS_COUNT];
+    int nt = simd_tables(t);
+    enum { NX = 4096 };
+    static float x[NX], want[NX], got[NX];
+    static const float edges[] = {88.72283f, -87.33654f, 0.0f, -0.0f, 1e-40f, -1e-40f, 1e30f,
+                                  -1e30f, 0.34657359f, -0.34657359f, 1.0f, -1.0f, 88.0f, -87.0f};
+    plab_rng rng;
+    plab_rng_seed(&rng, 9, PLAB_STREAM_DATA, 109);
+    size_t m = 0;
+    for (size_t e = 0; e < sizeof edges / sizeof edges[0]; e++) {
+        x[m++] = edges[e];
+        x[m++] = nextafterf(edges[e], INFINITY);
+        x[m++] = nextafterf(edges[e], -INFINITY);
+    }
+    x[m++] = INFINITY;
+    x[m++] = -INFINITY;
+    x[m++] = bits_to_float(0x7f800001u); /* signaling NaNs: returned as they are */
+    x[m++] = bits_to_float(0xffa00000u);
+    for (int i = 0; i < 8; i++)
+        x[m++] = draw_special(&rng);
+    for (float v = -100.0f; v <= 100.0f && m < NX / 2; v += 0.0997f)
+        x[m++] = v;
+    while (m < NX)
+        x[m++] = 200.0f * plab_rng_uniform(&rng) - 100.0f;
+    for (size_t i = 0; i < NX; i++)
+        want[i] = plab_expf(x[i]);
+    for (int b = -1; b < nt; b++) {
+        const plab_kernels *k = b < 0 ? plab_kernels_scalar() : &t[b];
+        const char *name = b < 0 ? "scalar" : plab_kernels_name(k->id);
+        k->expf_n(x, got, NX);
+        for (size_t i = 0; i < NX; i++)
+            if (float_bits(got[i]) != float_bits(want[i]))
+                fail_msg("%s expf_n(%a) = %a (0x%08x), plab_expf gives %a (0x%08x)", name,
+                         (double)x[i], (double)got[i], (unsigned)float_bits(got[i]),
+                         (double)want[i], (unsigned)float_bits(want[i]));
+        for (size_t n = 0; n <= 40; n++) { /* tails, in place, nothing written past n */
+            float buf[48];
+            for (size_t i = 0; i < 48; i++)
+                buf[i] = i < n ? x[(n * 7 + i) % NX] : -1234.5f;
+            k->expf_n(buf, buf, n);
+            for (size_t i = 0; i < 48; i++)
+                if (float_bits(buf[i]) !=
+                    float_bits(i < n ? want[(n * 7 + i) % NX] : -1234.5f))
+                    fail_msg("%s expf_n in place, n = %zu: element %zu differs", name, n, i);
+        }
+        cases_checked++;
+    }
+}
+
 static void test_adamw_flush(void **state)
 {
     (void)state;
@@ -1345,6 +1402,7 @@ int main(void)
         cmocka_unit_test(test_optimizers_match_scalar),
         cmocka_unit_test(test_activation_special_values),
         cmocka_unit_test(test_adamw_flush),
+        cmocka_unit_test(test_expf_matches_scalar),
         cmocka_unit_test(test_fused_sgd),
         cmocka_unit_test(test_fma_gemms_match_fmaf_reference),
         cmocka_unit_test(test_fma_fused_sgd),

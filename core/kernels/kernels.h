@@ -105,6 +105,10 @@ typedef struct plab_kernels {
      * of dZ also takes batches up to 64 of small layers whose dZ is sparse enough. */
     int (*fuse_better)(const float *dZ, int N, int I, int O);
 
+    /* y[i] = plab_expf(x[i]) (the softmax's exponentials): the same operations per element,
+     * so a vector form gives the same bits; y may be x */
+    void (*expf_n)(const float *x, float *y, size_t n);
+
     /* sum of |x| (dot form) */
     float (*asum)(const float *x, size_t n);
     /* sum of x (dot form) */

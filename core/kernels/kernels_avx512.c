@@ -796,6 +796,44 @@ static void adamw(float *p, const float *g, float *m, float *v, size_t n, float 
     }
 }
 
+/* ------------------------------------------------------------------ exp */
+
+/* plab_expf (mathf.c) on 16 lanes: the same float operations in the same order, so the same
+ * bits; k / 2 truncates toward zero as C's division does; NaN, overflow and flush lanes are
+ * blended in at the end, as plab_expf's early returns. */
+static void expf_n(const float *x, float *y, size_t n)
+{
+    const v16 magic = _mm512_set1_ps(12582912.0f), zero = _mm512_setzero_ps();
+    for (size_t i = 0; i < n; i += 16) {
+        m16 mk = n - i >= 16 ? (m16)0xFFFF : first_lanes((int)(n - i));
+        v16 v = _mm512_maskz_loadu_ps(mk, x + i);
+        v16 kf = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(v, _mm512_set1_ps(1.44269504f)), magic),
+                               magic);
+        __m512i k = _mm512_cvttps_epi32(kf);
+        v16 r = _mm512_sub_ps(_mm512_sub_ps(v, _mm512_mul_ps(kf, _mm512_set1_ps(0.693145752f))),
+                              _mm512_mul_ps(kf, _mm512_set1_ps(1.42860677e-6f)));
+        v16 p = _mm512_set1_ps(1.0f / 5040.0f);
+        p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f / 720.0f));
+        p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f / 120.0f));
+        p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f / 24.0f));
+        p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f / 6.0f));
+        p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(0.5f));
+        p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f));
+        p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f));
+        __m512i k1 = _mm512_srai_epi32(_mm512_add_epi32(k, _mm512_srli_epi32(k, 31)), 1);
+        __m512i k2 = _mm512_sub_epi32(k, k1), bias = _mm512_set1_epi32(127);
+        v16 s1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k1, bias), 23));
+        v16 s2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k2, bias), 23));
+        v16 e = _mm512_mul_ps(_mm512_mul_ps(p, s1), s2);
+        e = _mm512_mask_mov_ps(e, _mm512_cmp_ps_mask(v, _mm512_set1_ps(-87.33654f), _CMP_LT_OQ),
+                               zero);
+        e = _mm512_mask_mov_ps(e, _mm512_cmp_ps_mask(v, _mm512_set1_ps(88.72283f), _CMP_GT_OQ),
+                               _mm512_castsi512_ps(_mm512_set1_epi32(0x7f800000)));
+        e = _mm512_mask_mov_ps(e, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v);
+        _mm512_mask_storeu_ps(y + i, mk, e);
+    }
+}
+
 /* ------------------------------------------------------------------ fused SGD */
 
 /*
@@ -1599,6 +1637,7 @@ void FILL_AVX512(plab_kernels *k)
     k->adamw = adamw;
     k->fused_sgd = fused_sgd;
     k->fuse_better = fuse_better;
+    k->expf_n = expf_n;
     k->asum = asum;
     k->sum = sum;
     k->sparse_nt = sparse_nt;

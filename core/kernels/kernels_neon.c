@@ -59,6 +59,15 @@ PLAB_INLINE v4 v_drop(m4 m, v4 x) { return vreinterpretq_f32_u32(vbicq_u32(v_bit
 PLAB_INLINE v4 v_or(v4 a, v4 b) { return vreinterpretq_f32_u32(vorrq_u32(v_bits(a), v_bits(b))); }
 /* m ? a : b */
 PLAB_INLINE v4 v_select(m4 m, v4 a, v4 b) { return vbslq_f32(m, a, b); }
+/* s1 = 2^(k/2), s2 = 2^(k - k/2) for the integral kf = k (C's division, toward zero), built
+ * from the exponent bits as plab_expf does (lanes out of its range give garbage, blended away) */
+PLAB_INLINE void v_pow2_halves(v4 kf, v4 *s1, v4 *s2)
+{
+    int32x4_t k = vcvtq_s32_f32(kf), b = vdupq_n_s32(127);
+    int32x4_t k1 = vshrq_n_s32(vaddq_s32(k, vreinterpretq_s32_u32(vshrq_n_u32(vreinterpretq_u32_s32(k), 31))), 1);
+    *s1 = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(k1, b), 23));
+    *s2 = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vsubq_s32(k, k1), b), 23));
+}
 /* clang-format on */
 
 /* plab_reduce8 of lanes lo = (l0..l3), hi = (l4..l7): t = lo + hi = (l0+l4, l1+l5, l2+l6, l3+l7),
@@ -117,6 +126,7 @@ void plab_kernels_fill_neon(plab_kernels *k)
     k->fused_sgd = fused_sgd;
     k->asum = asum;
     k->sum = sum;
+    k->expf_n = expf_n;
     k->sparse_nt = sparse_nt;
     k->sparse_sgd = sparse_sgd;
 }

@@ -37,6 +37,12 @@ int plab_gather_terms(const float *s, size_t sT, int T, const float *V, size_t l
     return m;
 }
 
+static void expf_n(const float *x, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = plab_expf(x[i]);
+}
+
 int plab_fuse_small_batch(const float *dZ, int N, int I, int O)
 {
     (void)dZ, (void)I, (void)O;
@@ -285,6 +291,7 @@ static const plab_kernels scalar_table = {
     ln_fwd, ln_bwd,
     sgd, momentum, adamw,
     fused_sgd, plab_fuse_small_batch,
+    expf_n,
     asum, sum,
     sparse_nt_ref, sparse_sgd_ref,
 };

@@ -52,6 +52,15 @@ PLAB_INLINE v4 v_or(v4 a, v4 b) { return _mm_or_ps(a, b); }
 /* m ? a : b */
 PLAB_INLINE v4 v_select(m4 m, v4 a, v4 b) { return _mm_or_ps(_mm_and_ps(m, a),
                                                       _mm_andnot_ps(m, b)); }
+/* s1 = 2^(k/2), s2 = 2^(k - k/2) for the integral kf = k (C's division, toward zero), built
+ * from the exponent bits as plab_expf does (lanes out of its range give garbage, blended away) */
+PLAB_INLINE void v_pow2_halves(v4 kf, v4 *s1, v4 *s2)
+{
+    __m128i k = _mm_cvttps_epi32(kf), b = _mm_set1_epi32(127);
+    __m128i k1 = _mm_srai_epi32(_mm_add_epi32(k, _mm_srli_epi32(k, 31)), 1);
+    *s1 = _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(k1, b), 23));
+    *s2 = _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(_mm_sub_epi32(k, k1), b), 23));
+}
 /* clang-format on */
 
 /* plab_reduce8 of lanes lo = (l0..l3), hi = (l4..l7): t = lo + hi = (l0+l4, l1+l5, l2+l6, l3+l7),
@@ -109,6 +118,7 @@ void plab_kernels_fill_sse2(plab_kernels *k)
     k->fused_sgd = fused_sgd;
     k->asum = asum;
     k->sum = sum;
+    k->expf_n = expf_n;
     k->sparse_nt = sparse_nt;
     k->sparse_sgd = sparse_sgd;
 }

@@ -53,6 +53,15 @@ PLAB_INLINE v4 v_drop(m4 m, v4 x) { return wasm_v128_andnot(x, m); }
 PLAB_INLINE v4 v_or(v4 a, v4 b) { return wasm_v128_or(a, b); }
 /* m ? a : b */
 PLAB_INLINE v4 v_select(m4 m, v4 a, v4 b) { return wasm_v128_bitselect(a, b, m); }
+/* s1 = 2^(k/2), s2 = 2^(k - k/2) for the integral kf = k (C's division, toward zero), built
+ * from the exponent bits as plab_expf does (lanes out of its range give garbage, blended away) */
+PLAB_INLINE void v_pow2_halves(v4 kf, v4 *s1, v4 *s2)
+{
+    v128_t k = wasm_i32x4_trunc_sat_f32x4(kf), b = wasm_i32x4_splat(127);
+    v128_t k1 = wasm_i32x4_shr(wasm_i32x4_add(k, wasm_u32x4_shr(k, 31)), 1);
+    *s1 = wasm_i32x4_shl(wasm_i32x4_add(k1, b), 23);
+    *s2 = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_sub(k, k1), b), 23);
+}
 /* clang-format on */
 
 /* plab_reduce8 of lanes lo = (l0..l3), hi = (l4..l7): t = lo + hi = (l0+l4, l1+l5, l2+l6, l3+l7),
@@ -111,6 +120,7 @@ void plab_kernels_fill_wasm(plab_kernels *k)
     k->fused_sgd = fused_sgd;
     k->asum = asum;
     k->sum = sum;
+    k->expf_n = expf_n;
     k->sparse_nt = sparse_nt;
     k->sparse_sgd = sparse_sgd;
 }
