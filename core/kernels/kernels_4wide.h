@@ -746,37 +746,35 @@ PLAB_INLINE void sp_store_w(float *wc, v4 x, int part, int rem, m4 last, v4 *bad
  * rule). A strict sum started from +0.0f is never -0.0f, so adding +-0 leaves it as it is
  * (NaN included): a skipped term adds +0.0f instead (the product masked), and where every
  * entry of A is finite (not `masked`) the product of a +-0 dZ is itself +-0 and is
- * added unmasked. Then the update of WT row i (w), |g| into the lane row l. With
- * `part` the last vector ends past O: its dZ comes from dzt (4 floats per row, the last O % 4
- * columns padded with +0.0f) and only its first rem entries of w are written. */
-PLAB_INLINE void sparse_sgd_block(float *w, float *l, const float *A, const float *dZ,
-                                  const float *dzt, int I, int O, int i, uint64_t bits, int c0,
-                                  int part, int rem, int masked, m4 last, v4 kv, v4 lv,
-                                  v4 *bad, const int CB)
+ * added unmasked. dz is sparse_sgd's copy of dZ (rows ldz apart, +0.0f past O): whole
+ * vectors, the padding columns' g staying +0.0f. Then the update of WT row i (w), |g| into
+ * the lane row l; with `part` the last vector ends past O and only its first rem entries of
+ * w are written. */
+PLAB_INLINE void sparse_sgd_block(float *w, float *l, const float *A, const float *dz,
+                                  size_t ldz, int I, int i, uint64_t bits, int c0, int part,
+                                  int rem, int masked, m4 last, v4 kv, v4 lv, v4 *bad,
+                                  const int CB)
 {
     const v4 zero = v_zero();
     v4 g[SP_ARR];
     for (int c = 0; c < CB; c++)
         g[c] = zero;
+    dz += 4 * (size_t)c0;
     if (masked) /* some entry of A is inf or NaN: 0 x inf would be NaN */
         for (uint64_t m = bits; m; m &= m - 1) {
-            int n = __builtin_ctzll(m);
-            v4 a = v_set1(A[(size_t)n * I + i]);
-            const float *dz = dZ + (size_t)n * O + 4 * c0;
+            size_t n = (size_t)__builtin_ctzll(m);
+            v4 a = v_set1(A[n * (size_t)I + (size_t)i]);
             for (int c = 0; c < CB; c++) {
-                v4 d = part && c == CB - 1 ? v_load(dzt + 4 * n) : v_load(dz + 4 * c);
+                v4 d = v_load(dz + n * ldz + 4 * c);
                 g[c] = v_add(g[c], v_keep(v_ne(d, zero), v_mul(d, a)));
             }
         }
     else /* every A finite: a +-0 dZ makes a +-0 term, which leaves g as it is */
         for (uint64_t m = bits; m; m &= m - 1) {
-            int n = __builtin_ctzll(m);
-            v4 a = v_set1(A[(size_t)n * I + i]);
-            const float *dz = dZ + (size_t)n * O + 4 * c0;
-            for (int c = 0; c < CB; c++) {
-                v4 d = part && c == CB - 1 ? v_load(dzt + 4 * n) : v_load(dz + 4 * c);
-                g[c] = v_add(g[c], v_mul(d, a));
-            }
+            size_t n = (size_t)__builtin_ctzll(m);
+            v4 a = v_set1(A[n * (size_t)I + (size_t)i]);
+            for (int c = 0; c < CB; c++)
+                g[c] = v_add(g[c], v_mul(v_load(dz + n * ldz + 4 * c), a));
         }
     for (int c = 0; c < CB; c++) {
         float *wc = w + 4 * (c0 + c), *lc = l + 4 * (c0 + c);
@@ -799,8 +797,9 @@ static int sparse_sgd(float *WT, int ldt, float *b, const float *A, const float 
     size_t L = (size_t)ldt;
     float *lane = scratch, *row8 = scratch + 8 * L;
     uint64_t *mask = (uint64_t *)(scratch + 9 * L);
-    float *dzt = scratch + 9 * L + 2 * (size_t)I; /* 4 N <= 256 floats */
-    int32_t *act = (int32_t *)(dzt + 256);         /* I entries */
+    int32_t *act = (int32_t *)(scratch + 9 * L + 2 * (size_t)I); /* I entries */
+    /* the copy of dZ: N <= 64 rows of L, 16-byte aligned after act (PLAB_SPARSE_SCRATCH) */
+    float *dzp = scratch + 9 * L + ((3 * (size_t)I + 3) & ~(size_t)3);
     int C = (O + 3) / 4, O4 = O - O % 4, rem = O % 4, I8 = I - I % 8;
     int nb = (C + SP_CB - 1) / SP_CB;
     const v4 zero = v_zero();
@@ -821,10 +820,15 @@ static int sparse_sgd(float *WT, int ldt, float *b, const float *A, const float 
     /* some A is inf or NaN: sparse_sgd_block then masks its products (0 x inf is NaN) */
     v4 nfa = v_or(v_or(nf[0], nf[1]), v_or(nf[2], nf[3]));
     masked |= v_movemask(v_ne(nfa, nfa)) != 0;
-    if (rem) /* the last, partial vector of dZ's columns, padded with +0.0f (never used) */
-        for (int n = 0; n < N; n++)
-            for (int j = 0; j < 4; j++)
-                dzt[4 * n + j] = j < rem ? dZ[(size_t)n * O + O4 + j] : 0.0f;
+    /* dZ copied to rows of L, +0.0f past O up to 4 C: sparse_sgd_block loads whole vectors */
+    for (int n = 0; n < N; n++) {
+        const float *d = dZ + (size_t)n * O;
+        float *dp = dzp + (size_t)n * L;
+        for (int c = 0; c < O4; c += 4)
+            v_store(dp + c, v_load(d + c));
+        for (int j = 0; rem && j < 4; j++)
+            dp[O4 + j] = j < rem ? d[O4 + j] : 0.0f;
+    }
     m4 last = v_lt(v_load(iota), v_set1((float)rem)); /* the first rem lanes */
     v4 kv = v_set1(keep), lv = v_set1(lr);
     int o = 0;
@@ -878,7 +882,7 @@ static int sparse_sgd(float *WT, int ldt, float *b, const float *A, const float 
         for (int bi = 0, c0 = 0; bi < nb; bi++) {
             int cb = sp_block(C, nb, bi), part = rem && c0 + cb == C;
 #define SP_CALL(k)                                                                                 \
-    sparse_sgd_block(w, l, A, dZ, dzt, I, O, i, bits, c0, part, rem, masked, last, kv, lv, &bad, k)
+    sparse_sgd_block(w, l, A, dzp, L, I, i, bits, c0, part, rem, masked, last, kv, lv, &bad, k)
             SP_DISPATCH(cb, SP_CALL);
 #undef SP_CALL
             c0 += cb;

@@ -735,28 +735,39 @@ static void sparse_nt(const float *A, const float *WT, int ldt, const float *b, 
 }
 
 /* CB ymm of columns (from ymm c0) of sparse_sgd's input i: g summed in registers over the rows
- * in bits, in increasing n, each term added only where dZ is not +-0 (fused_sgd's rule); then
- * the update of WT row i (w), |g| into the lane row l, and w - w into *bad. With `part` the
- * last ymm ends past O: dZ is read and w written there under the mask `last`. */
-PLAB_INLINE void sparse_sgd_block(float *w, float *l, const float *A, const float *dZ, int I,
-                                  int O, int i, uint64_t bits, int c0, int part, __m256i last,
-                                  v8 kv, v8 lv, v8 *bad, const int CB)
+ * in bits, in increasing n, from dz, sparse_sgd's copy of dZ (rows ldz apart, 32-byte aligned,
+ * +0.0f past O: whole aligned loads, the padding columns' g staying +0.0f). A term whose dZ is
+ * +-0 is skipped (fused_sgd's rule) only when some A is inf or NaN (`masked`: 0 x inf is NaN);
+ * with finite factors its product is +-0, which leaves a strict sum as it is and an fma sum's
+ * sign of zero at most, which NORM8 undoes (kernels.h). Then the update of WT row i (w), |g|
+ * into the lane row l, and w - w into *bad. With `part` the last ymm ends past O: w is written
+ * there under the mask `last`. */
+PLAB_INLINE void sparse_sgd_block(float *w, float *l, const float *A, const float *dz, size_t ldz,
+                                  int I, int i, uint64_t bits, int c0, int part, int masked,
+                                  __m256i last, v8 kv, v8 lv, v8 *bad, const int CB)
 {
     const v8 zero = _mm256_setzero_ps();
     v8 g[SP_CB];
     for (int c = 0; c < CB; c++)
         g[c] = zero;
-    for (uint64_t m = bits; m; m &= m - 1) {
-        int n = __builtin_ctzll(m);
-        v8 a = _mm256_set1_ps(A[(size_t)n * I + i]);
-        const float *dz = dZ + (size_t)n * O + 8 * c0;
-        for (int c = 0; c < CB; c++) {
-            v8 d = part && c == CB - 1 ? _mm256_maskload_ps(dz + 8 * c, last)
-                                       : _mm256_loadu_ps(dz + 8 * c);
-            v8 use = _mm256_cmp_ps(d, zero, _CMP_NEQ_UQ);
-            g[c] = _mm256_blendv_ps(g[c], MADD8(g[c], d, a), use);
+    dz += 8 * (size_t)c0;
+    if (masked)
+        for (uint64_t m = bits; m; m &= m - 1) {
+            size_t n = (size_t)__builtin_ctzll(m);
+            v8 a = _mm256_set1_ps(A[n * (size_t)I + (size_t)i]);
+            for (int c = 0; c < CB; c++) {
+                v8 d = _mm256_load_ps(dz + n * ldz + 8 * c);
+                v8 use = _mm256_cmp_ps(d, zero, _CMP_NEQ_UQ);
+                g[c] = _mm256_blendv_ps(g[c], MADD8(g[c], d, a), use);
+            }
         }
-    }
+    else
+        for (uint64_t m = bits; m; m &= m - 1) {
+            size_t n = (size_t)__builtin_ctzll(m);
+            v8 a = _mm256_set1_ps(A[n * (size_t)I + (size_t)i]);
+            for (int c = 0; c < CB; c++)
+                g[c] = MADD8(g[c], _mm256_load_ps(dz + n * ldz + 8 * c), a);
+        }
     for (int c = 0; c < CB; c++) {
         float *wc = w + 8 * (c0 + c), *lc = l + 8 * (c0 + c);
         v8 gc = NORM8(g[c]);
@@ -786,7 +797,10 @@ static int sparse_sgd(float *WT, int ldt, float *b, const float *A, const float 
     uint64_t *mask = (uint64_t *)(scratch + 9 * (size_t)ldt);
     size_t L = (size_t)ldt;
     int C = (O + 7) / 8, I8 = I - I % 8;
+    /* the copy of dZ: N <= 64 rows of L after the masks, 64-byte aligned (PLAB_SPARSE_SCRATCH) */
+    float *dzp = scratch + 9 * L + ((2 * (size_t)I + 15) & ~(size_t)15);
     const v8 zero = _mm256_setzero_ps();
+    v8 nf = zero; /* x - x or-ed: +0 while every A is finite, NaN otherwise */
     for (int i = 0; i < I; i++)
         mask[i] = 0;
     for (int n = 0; n < N; n++) {
@@ -794,17 +808,23 @@ static int sparse_sgd(float *WT, int ldt, float *b, const float *A, const float 
         for (int i = 0; i < I; i += 8) {
             v8 x = i + 8 <= I ? _mm256_loadu_ps(a + i)
                               : _mm256_maskload_ps(a + i, first_lanes(I - i));
+            nf = _mm256_or_ps(nf, _mm256_sub_ps(x, x));
             unsigned nz = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(x, zero, _CMP_NEQ_UQ));
             for (; nz; nz &= nz - 1)
                 mask[i + __builtin_ctz(nz)] |= (uint64_t)1 << n;
         }
     }
+    int masked = _mm256_movemask_ps(_mm256_cmp_ps(nf, nf, _CMP_UNORD_Q)) != 0;
+    for (int n = 0; n < N; n++) /* whole aligned ymm for sparse_sgd_block, +0.0f past O */
+        for (int c = 0; c < C; c++)
+            _mm256_store_ps(dzp + (size_t)n * L + 8 * c,
+                            _mm256_maskload_ps(dZ + (size_t)n * O + 8 * c, col_lanes(O, c)));
     v8 kv = _mm256_set1_ps(keep), lv = _mm256_set1_ps(lr);
     for (int c = 0; c < C; c++) { /* the bias, as fused_sgd */
         __m256i mk = col_lanes(O, c);
         v8 gb = zero;
         for (int n = 0; n < N; n++)
-            gb = _mm256_add_ps(gb, _mm256_maskload_ps(dZ + (size_t)n * O + 8 * c, mk));
+            gb = _mm256_add_ps(gb, _mm256_load_ps(dzp + (size_t)n * L + 8 * c));
         _mm256_maskstore_ps(gbias + 8 * c, mk, gb);
         v8 bb = _mm256_maskload_ps(b + 8 * c, mk);
         _mm256_maskstore_ps(b + 8 * c, mk,
@@ -843,9 +863,10 @@ static int sparse_sgd(float *WT, int ldt, float *b, const float *A, const float 
         float *l = i < I8 ? lane + (size_t)(i & 7) * L : row8;
         int c0 = 0;
         for (; c0 + SP_CB <= C; c0 += SP_CB)
-            sparse_sgd_block(w, l, A, dZ, I, O, i, bits, c0, rem && c0 + SP_CB == C, last, kv,
-                             lv, &bad, SP_CB);
-#define SP_CALL(k) sparse_sgd_block(w, l, A, dZ, I, O, i, bits, c0, rem != 0, last, kv, lv, &bad, k)
+            sparse_sgd_block(w, l, A, dzp, L, I, i, bits, c0, rem && c0 + SP_CB == C, masked,
+                             last, kv, lv, &bad, SP_CB);
+#define SP_CALL(k)                                                                                 \
+    sparse_sgd_block(w, l, A, dzp, L, I, i, bits, c0, rem != 0, masked, last, kv, lv, &bad, k)
         SP_DISPATCH(C - c0, SP_CALL);
 #undef SP_CALL
     }
