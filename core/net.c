@@ -669,7 +669,7 @@ static int first_sparse_sgd(plab_net *net, const float *delta, float lr, float k
           all_finite(delta, (size_t)n * (size_t)L->units)))
         return 0;
     net->wt_finite = net->k.sparse_sgd(net->wt, net->ldt, L->b, net->x, delta, L->gb, net->rowabs,
-                                       n, L->in, L->units, lr, keep, net->sparse_scratch);
+                                       n, L->in, L->units, lr, keep, net->sparse_scratch, 1);
     net->wt_state = PLAB_WT_AHEAD;
     net->sparse_upd++;
     return 1;

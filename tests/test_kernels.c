@@ -1335,11 +1335,15 @@ static void sparse_family(plab_kernel_family fam)
                             fail_msg("%s has one sparse kernel of two", plab_kernels_name(tab.id));
                         continue;
                     }
+                  /* reuse = 1: sparse_sgd may take what sparse_nt left in the scratch for this A
+                   * (kernels.h); 0: the scratch is scribbled over in between */
+                  for (int reuse = 0; reuse < 2; reuse++) {
                     char ctx[160];
-                    snprintf(ctx, sizeof ctx, "%s %s N=%d I=%d O=%d%s keep=%g lr=%g",
+                    snprintf(ctx, sizeof ctx, "%s %s N=%d I=%d O=%d%s keep=%g lr=%g reuse=%d",
                              k < 0 ? "scalar" : plab_kernels_name(ids[k]),
                              plab_kernel_family_name(fam), N, I, O,
-                             specials ? " (a NaN or inf in A)" : "", (double)keep, (double)lr);
+                             specials ? " (a NaN or inf in A)" : "", (double)keep, (double)lr,
+                             reuse);
                     fbuf WT = fb_alloc(nT, 0, 0, 0), sc = fb_alloc(nS, 0, 0, 0xA5);
                     for (int o = 0; o < O; o++)
                         for (int i = 0; i < I; i++)
@@ -1349,9 +1353,10 @@ static void sparse_family(plab_kernel_family fam)
                     expect_same(ctx, "sparse_nt Z", &Zr, &Z);
                     fbuf bs = fb_copy(&b, PAT_SIMD), gbs = fb_output((size_t)O, 0, PAT_SIMD);
                     fbuf rows = fb_output((size_t)O, 0, PAT_SIMD);
-                    memset(sc.p, 0xA5, nS * sizeof(float));
+                    if (!reuse)
+                        memset(sc.p, 0xA5, nS * sizeof(float));
                     int fin = tab.sparse_sgd(WT.p, ldt, bs.p, A.p, dZ.p, gbs.p, rows.p, N, I, O,
-                                             lr, keep, sc.p);
+                                             lr, keep, sc.p, reuse);
                     fbuf Wb = fb_alloc(nW, 0, 0, 0); /* no guard: a copy, not an output */
                     int want_fin = 1;
                     for (int o = 0; o < O; o++)
@@ -1374,6 +1379,7 @@ static void sparse_family(plab_kernel_family fam)
                     compared++;
                     fb_free(&WT), fb_free(&sc), fb_free(&Z), fb_free(&bs), fb_free(&gbs);
                     fb_free(&rows), fb_free(&Wb);
+                  }
                 }
                 fb_free(&A), fb_free(&W), fb_free(&b), fb_free(&dZ), fb_free(&Zr), fb_free(&Wr);
                 fb_free(&br), fb_free(&gbr), fb_free(&rowr);

@@ -134,10 +134,13 @@ typedef struct plab_kernels {
      * row, g(o) = sum over those rows n, in increasing n, of dZ[n,o] A[n,i], then the update of
      * WT row i and its |g| into rowabs' dot-form lanes; an input that is 0 in every row has
      * g = +0.0f (its row is skipped when keep is 1, as plab_fused_zero_row). Returns 1 when
-     * every weight it wrote is finite. */
+     * every weight it wrote is finite. reuse = 1 says that the last sparse_nt on this scratch
+     * was on this same A (the same N, I and values, unchanged since): a backend may then take
+     * what that call left in the scratch (AVX-512: the per-input masks) instead of scanning A
+     * again; 0 promises nothing. */
     int (*sparse_sgd)(float *WT, int ldt, float *b, const float *A, const float *dZ,
                       float *gbias, float *rowabs, int N, int I, int O, float lr, float keep,
-                      float *scratch);
+                      float *scratch, int reuse);
 } plab_kernels;
 
 /* Batches up to this size use the fused backward + update kernel (memory-bound steps) on every

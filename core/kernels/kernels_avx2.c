@@ -791,8 +791,9 @@ PLAB_INLINE void sparse_sgd_block(float *w, float *l, const float *A, const floa
  * rowabs are read into a result or written. */
 static int sparse_sgd(float *WT, int ldt, float *b, const float *A, const float *dZ,
                       float *gbias, float *rowabs, int N, int I, int O, float lr, float keep,
-                      float *scratch)
+                      float *scratch, int reuse)
 {
+    (void)reuse; /* the masks are built here every time */
     float *lane = scratch, *row8 = scratch + 8 * (size_t)ldt;
     uint64_t *mask = (uint64_t *)(scratch + 9 * (size_t)ldt);
     size_t L = (size_t)ldt;

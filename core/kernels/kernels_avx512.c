@@ -1197,9 +1197,13 @@ static void fused_sgd(float *W, float *b, const float *A, const float *dZ, float
 
 /* ------------------------------------------------------------------ sparse inputs */
 
-/* Where sparse_sgd's copy of dZ and sparse_nt_batch's accumulators start in the scratch (floats; 64-byte aligned): after the 9
- * lane rows and the masks (kernels.h: PLAB_SPARSE_SCRATCH leaves room for 64 rows of ldt and 4 x 64 x 128 floats). */
-#define SP_DZ_OFF(I, ldt) (9 * (size_t)(ldt) + ((2 * (size_t)(I) + 15) & ~(size_t)15))
+/* Where sparse_sgd's copy of dZ and sparse_nt_batch's accumulators start in the scratch (floats;
+ * 64-byte aligned): after the 9 lane rows, the masks and their tag (kernels.h:
+ * PLAB_SPARSE_SCRATCH leaves room for 64 rows of ldt and 4 x 64 x 144 floats). */
+#define SP_DZ_OFF(I, ldt) (SP_TAG_OFF(I, ldt) + 16)
+/* sparse_nt_batch's tag of the masks it left (N, I, whether A had an inf or NaN; N = 0: none),
+ * for sparse_sgd's `reuse` (kernels.h), after the masks. */
+#define SP_TAG_OFF(I, ldt) (9 * (size_t)(ldt) + ((2 * (size_t)(I) + 15) & ~(size_t)15))
 
 
 /* The nonzero entries of a(I) (NaN counts as nonzero): indices and values, in increasing
@@ -1248,16 +1252,18 @@ PLAB_INLINE void nt_lane(const int32_t *bi, const float *bv, int cnt, const floa
  * built 16 inputs at a time; returns 1 if A holds an inf or NaN. */
 static int sparse_masks(const float *A, int N, int I, uint64_t *mask)
 {
-    m16 infmask = 0;
+    uint64_t bits[64]; /* broadcast from memory: a load, not a shift and a shuffle per row */
+    for (int n = 0; n < N; n++)
+        bits[n] = (uint64_t)1 << n;
+    v16 bad = _mm512_setzero_ps(); /* x - x: +0 for finite x, NaN otherwise */
     for (int i = 0; i < I; i += 16) {
         m16 lm = i + 16 <= I ? (m16)0xFFFF : first_lanes(I - i);
         __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
         for (int n = 0; n < N; n++) {
             v16 x = _mm512_maskz_loadu_ps(lm, A + (size_t)n * I + i);
             m16 nz = _mm512_mask_cmp_ps_mask(lm, x, _mm512_setzero_ps(), _CMP_NEQ_UQ);
-            infmask |= _mm512_mask_cmp_ps_mask(lm, _mm512_sub_ps(x, x), _mm512_setzero_ps(),
-                                               _CMP_UNORD_Q);
-            __m512i bit = _mm512_set1_epi64((long long)((uint64_t)1 << n));
+            bad = _mm512_or_ps(bad, _mm512_sub_ps(x, x));
+            __m512i bit = _mm512_set1_epi64((long long)bits[n]);
             lo = _mm512_mask_or_epi64(lo, (__mmask8)nz, lo, bit);
             hi = _mm512_mask_or_epi64(hi, (__mmask8)(nz >> 8), hi, bit);
         }
@@ -1267,7 +1273,7 @@ static int sparse_masks(const float *A, int N, int I, uint64_t *mask)
         for (int q = 0; q < 16 && i + q < I; q++)
             mask[i + q] = t[q];
     }
-    return infmask != 0;
+    return _mm512_cmp_ps_mask(bad, bad, _CMP_UNORD_Q) != 0;
 }
 
 /* Dot-form lane q of every row over one panel (CB zmm from column off; CB a constant at every
@@ -1320,9 +1326,12 @@ static void sparse_nt_batch(const float *A, const float *WT, int ldt, const floa
     uint64_t *mask = (uint64_t *)(scratch + 9 * (size_t)ldt);
     float *B0 = scratch + SP_DZ_OFF(I, ldt), *B1 = B0 + 64 * NB_LD, *B2 = B1 + 64 * NB_LD,
           *B3 = B2 + 64 * NB_LD;
+    int32_t *tag = (int32_t *)(scratch + SP_TAG_OFF(I, ldt));
     int I8 = I - I % 8, C = (O + 15) / 16;
     m16 last = first_lanes(O - 16 * (C - 1));
-    sparse_masks(A, N, I, mask);
+    tag[2] = sparse_masks(A, N, I, mask);
+    tag[0] = N;
+    tag[1] = I;
     static const int order[8] = {0, 4, 2, 6, 1, 5, 3, 7};
     for (int c0 = 0; c0 < C; c0 += NB_PW) {
         int cb = C - c0 < NB_PW ? C - c0 : NB_PW;
@@ -1383,10 +1392,13 @@ static void sparse_nt(const float *A, const float *WT, int ldt, const float *b, 
     int C = ldt / 16, I8 = I - I % 8, cap = I8 / 8 + 16;
     m16 last = first_lanes(O - 16 * ((O - 1) / 16));
     const __m512i seven = _mm512_set1_epi32(7);
+    int32_t *tag = (int32_t *)(scratch + SP_TAG_OFF(I, ldt));
     if (N >= NB_MIN) {
         for (int n0 = 0; n0 < N; n0 += 64)
             sparse_nt_batch(A + (size_t)n0 * I, WT, ldt, b, Z + (size_t)n0 * O,
                             N - n0 < 64 ? N - n0 : 64, I, O, scratch);
+        if (N > 64)
+            tag[0] = 0; /* the masks are of the last 64 rows only */
         return;
     }
     for (int n = 0; n < N; n++) {
@@ -1442,6 +1454,7 @@ static void sparse_nt(const float *A, const float *WT, int ldt, const float *b, 
             _mm512_mask_storeu_ps(z + 16 * c, mk, s);
         }
     }
+    tag[0] = 0; /* the per-row lists above overwrote the masks' place: none left */
 }
 
 /* One input's gradient over CB zmm of columns (CB is a constant at every call) from the batch
@@ -1524,13 +1537,15 @@ static void sp_reduce(float *lane, int C)
  * WT row and the row's |g| in the lanes. */
 static int sparse_sgd(float *WT, int ldt, float *b, const float *A, const float *dZ,
                       float *gbias, float *rowabs, int N, int I, int O, float lr, float keep,
-                      float *scratch)
+                      float *scratch, int reuse)
 {
     float *lane = scratch;
     uint64_t *mask = (uint64_t *)(scratch + 9 * (size_t)ldt);
     int C = ldt / 16, I8 = I - I % 8;
     m16 last = first_lanes(O - 16 * ((O - 1) / 16));
-    int infinite = sparse_masks(A, N, I, mask);
+    const int32_t *tag = (const int32_t *)(scratch + SP_TAG_OFF(I, ldt));
+    /* the masks sparse_nt_batch left for this A, or new ones */
+    int infinite = reuse && tag[0] == N && tag[1] == I ? tag[2] : sparse_masks(A, N, I, mask);
     v16 kv = _mm512_set1_ps(keep), lv = _mm512_set1_ps(lr), zero = _mm512_setzero_ps();
     for (int c = 0; c < C && 16 * c < O; c++) { /* the bias, as fused_sgd */
         m16 mk = 16 * c + 16 <= O ? (m16)0xFFFF : last;

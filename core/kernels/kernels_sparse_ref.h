@@ -53,8 +53,9 @@ static void sparse_nt_ref(const float *A, const float *WT, int ldt, const float 
 
 static int sparse_sgd_ref(float *WT, int ldt, float *b, const float *A, const float *dZ,
                           float *gbias, float *rowabs, int N, int I, int O, float lr, float keep,
-                          float *scratch)
+                          float *scratch, int reuse)
 {
+    (void)reuse; /* the reference always builds its masks */
     float *lane = scratch, *g = scratch + 8 * (size_t)ldt;
     uint64_t *mask = (uint64_t *)(scratch + 9 * (size_t)ldt);
     for (int i = 0; i < I; i++)
