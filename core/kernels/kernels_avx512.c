@@ -179,11 +179,17 @@ PLAB_INLINE void nt_tile(const float *A, const float *W, const float *b, float *
                 acc[r][c] = MADD16(acc[r][c], a, w[c]);
         }
     }
-    if (RC == NT_RC && !odd) {
-        /* 8 columns: the tree for two rows at a time, then tail and bias on 16 results. */
+    if ((RC == NT_RC && !odd) || I8 == I) {
+        /* 8 columns (an edge tile: its 2 RC - odd, the other pairs' sums are zeros, computed
+         * and not stored): the tree for two rows at a time, then tail and bias on 16 results
+         * (edge tiles have no tail here). */
         const __m512i perm =
             _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-        v16 bias = b ? _mm512_broadcast_f32x8(_mm256_loadu_ps(b)) : _mm512_setzero_ps();
+        const __mmask8 cols = (__mmask8)((1u << (2 * RC - odd)) - 1u);
+        for (int r = 0; r < RN; r++)
+            for (int c = RC; c < NT_RC; c++)
+                acc[r][c] = _mm512_setzero_ps();
+        v16 bias = b ? _mm512_broadcast_f32x8(_mm256_maskz_loadu_ps(cols, b)) : _mm512_setzero_ps();
         for (int r = 0; r < RN; r += 2) {
             int r1 = r + 1 < RN ? r + 1 : r;
             v16 R0 = tree_l2(tree_l1(acc[r][0], acc[r][1]), tree_l1(acc[r][2], acc[r][3]));
@@ -199,9 +205,9 @@ PLAB_INLINE void nt_tile(const float *A, const float *W, const float *b, float *
             s = NORM16(s);
             if (b)
                 s = _mm512_add_ps(s, bias);
-            _mm256_storeu_ps(Z + (size_t)r * O, lo8(s));
+            _mm256_mask_storeu_ps(Z + (size_t)r * O, cols, lo8(s));
             if (r1 != r)
-                _mm256_storeu_ps(Z + (size_t)r1 * O, hi8(s));
+                _mm256_mask_storeu_ps(Z + (size_t)r1 * O, cols, hi8(s));
         }
     } else {
         /* edge tiles: each pair reduced on its own, as plab_dot_ref */
