@@ -438,6 +438,62 @@ static void test_gemms_match_scalar_with_nan_inf(void **state)
     gemm_same(30, 784, 100, 0, &g);
 }
 
+/* gemm_tn and gemm_nn on ReLU-like dZ (about half +-0), the shapes where AVX-512 visits only
+ * the nonzero terms (batches 5 to 64, 1,024 to 2^18 weights): the scalar reference's bits on
+ * every backend, clean and with one inf or NaN in A (gemm_tn) and W (gemm_nn) whose other
+ * factors are all +-0 but one (a backend that multiplied a skipped term would make a NaN). */
+static void test_gemms_sparse_dz(void **state)
+{
+    (void)state;
+    plab_kernels t[PLAB_KERNELS_COUNT];
+    int nt = simd_tables(t);
+    const plab_kernels *ref = plab_kernels_scalar();
+    static const int Ns[] = {5, 30, 64};
+    static const int IO[][2] = {{100, 100}, {784, 10}, {32, 32}, {33, 100}, {100, 17}, {17, 70},
+                                {300, 300}};
+    plab_rng rng;
+    plab_rng_seed(&rng, 12, PLAB_STREAM_DATA, 112);
+    cases_checked = 0;
+    for (size_t a = 0; a < sizeof Ns / sizeof Ns[0]; a++)
+        for (size_t d = 0; d < sizeof IO / sizeof IO[0]; d++)
+            for (int specials = 0; specials < 2; specials++) {
+                int N = Ns[a], I = IO[d][0], O = IO[d][1];
+                fbuf A = fb_input(&rng, (size_t)N * I, 0, 0), W = fb_input(&rng, (size_t)O * I, 0, 0);
+                fbuf dZ = fb_input(&rng, (size_t)N * O, 0, 0);
+                for (size_t i = 0; i < (size_t)N * O; i++)
+                    if (plab_rng_below(&rng, 2))
+                        dZ.p[i] = i % 3 ? 0.0f : -0.0f;
+                if (specials) {
+                    int n = (int)plab_rng_below(&rng, (uint32_t)N), o = (int)plab_rng_below(&rng, (uint32_t)O);
+                    int i = (int)plab_rng_below(&rng, (uint32_t)I);
+                    A.p[(size_t)n * I + i] = draw_special(&rng);
+                    W.p[(size_t)o * I + i] = draw_special(&rng);
+                    for (int q = 0; q < O; q++) /* row n of dZ: +-0 but at o */
+                        if (q != o)
+                            dZ.p[(size_t)n * O + q] = 0.0f;
+                    for (int q = 0; q < N; q++) /* column o of dZ: +-0 but at n */
+                        if (q != n)
+                            dZ.p[(size_t)q * O + o] = -0.0f;
+                }
+                fbuf Gr = fb_output((size_t)O * I, 0, PAT_REF), dAr = fb_output((size_t)N * I, 0, PAT_REF);
+                ref->gemm_tn(dZ.p, A.p, Gr.p, N, I, O);
+                ref->gemm_nn(dZ.p, W.p, dAr.p, N, I, O);
+                for (int b = 0; b < nt; b++) {
+                    char ctx[96];
+                    snprintf(ctx, sizeof ctx, "%s N=%d I=%d O=%d, half of dZ zero%s",
+                             plab_kernels_name(t[b].id), N, I, O, specials ? ", specials" : "");
+                    fbuf G = fb_output((size_t)O * I, 0, PAT_SIMD), dA = fb_output((size_t)N * I, 0, PAT_SIMD);
+                    t[b].gemm_tn(dZ.p, A.p, G.p, N, I, O);
+                    expect_same(ctx, "gemm_tn G", &Gr, &G);
+                    t[b].gemm_nn(dZ.p, W.p, dA.p, N, I, O);
+                    expect_same(ctx, "gemm_nn dA", &dAr, &dA);
+                    fb_free(&G), fb_free(&dA);
+                }
+                fb_free(&A), fb_free(&W), fb_free(&dZ), fb_free(&Gr), fb_free(&dAr);
+            }
+    print_message("gemms on sparse dZ: %ld comparisons over %d backend(s)\n", cases_checked, nt);
+}
+
 /* ---------------------------------------------------------------- backends == scalar: the rest */
 
 static void test_elementwise_match_scalar(void **state)
@@ -1403,6 +1459,7 @@ int main(void)
         cmocka_unit_test(test_backends_override_every_kernel),
         cmocka_unit_test(test_gemms_match_scalar),
         cmocka_unit_test(test_gemms_match_scalar_with_nan_inf),
+        cmocka_unit_test(test_gemms_sparse_dz),
         cmocka_unit_test(test_elementwise_match_scalar),
         cmocka_unit_test(test_layernorm_matches_scalar),
         cmocka_unit_test(test_optimizers_match_scalar),

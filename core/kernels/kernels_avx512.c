@@ -537,7 +537,7 @@ static void dense_rows(const float *S, size_t sT, size_t sR, const float *V, flo
 }
 
 /* G(O,I) = dZ(N,O)^T A(N,I): rows are o, the sum runs over n. */
-static void gemm_tn(const float *dZ, const float *A, float *G, int N, int I, int O)
+static void gemm_tn_dense(const float *dZ, const float *A, float *G, int N, int I, int O)
 {
     if (I < DN_MAX_I)
         dense_rows(dZ, (size_t)O, 1, A, G, N, O, I);
@@ -546,7 +546,7 @@ static void gemm_tn(const float *dZ, const float *A, float *G, int N, int I, int
 }
 
 /* dA(N,I) = dZ(N,O) W(O,I): rows are n, the sum runs over o. */
-static void gemm_nn(const float *dZ, const float *W, float *dA, int N, int I, int O)
+static void gemm_nn_dense(const float *dZ, const float *W, float *dA, int N, int I, int O)
 {
     if (I < DN_MAX_I)
         dense_rows(dZ, 1, (size_t)O, W, dA, O, N, I);
@@ -1025,11 +1025,11 @@ static void masked_nn(const float *dZ, const float *W, size_t ldw, float *dA, in
     }
 }
 
-PLAB_INLINE void fm_chunk(float *w, const float *A, size_t lda, const float *dz, size_t O,
-                          uint64_t bits, v16 kv, v16 lv, m16 lastmk, v8 *acc, v16 *lastabs,
-                          const int CB)
+/* g = the sum over the set bits n of `bits`, in increasing n, of dz[n O] A[n, :] (CB zmm of
+ * columns, the last under lastmk), from +0.0f: one row of gemm_tn without its zero terms. */
+PLAB_INLINE void mask_sum(v16 *g, const float *A, size_t lda, const float *dz, size_t O,
+                          uint64_t bits, m16 lastmk, const int CB)
 {
-    v16 g[FM_CB];
     for (int c = 0; c < CB; c++)
         g[c] = _mm512_setzero_ps();
     for (; bits; bits &= bits - 1) {
@@ -1040,6 +1040,14 @@ PLAB_INLINE void fm_chunk(float *w, const float *A, size_t lda, const float *dz,
             g[c] = MADD16(g[c], d, c == CB - 1 ? _mm512_maskz_loadu_ps(lastmk, a + 16 * c)
                                                 : _mm512_loadu_ps(a + 16 * c));
     }
+}
+
+PLAB_INLINE void fm_chunk(float *w, const float *A, size_t lda, const float *dz, size_t O,
+                          uint64_t bits, v16 kv, v16 lv, m16 lastmk, v8 *acc, v16 *lastabs,
+                          const int CB)
+{
+    v16 g[FM_CB];
+    mask_sum(g, A, lda, dz, O, bits, lastmk, CB);
     for (int c = 0; c < CB; c++) {
         v16 gc = NORM16(g[c]);
         v16 wc = c == CB - 1 ? _mm512_maskz_loadu_ps(lastmk, w + 16 * c) : _mm512_loadu_ps(w + 16 * c);
@@ -1056,6 +1064,89 @@ PLAB_INLINE void fm_chunk(float *w, const float *A, size_t lda, const float *dz,
     }
 }
 
+/* A's rows, copied to 64-byte aligned rows in buf when they fit FM_COPY floats (a row of
+ * I = 100 floats would split most of its loads across cache lines), else A itself; *lda: the
+ * row stride of what it returns. */
+static const float *aligned_rows(const float *A, int N, int I, float *buf, size_t *lda)
+{
+    int nz = (I + 15) / 16;
+    *lda = (size_t)I;
+    if ((size_t)N * 16 * nz > FM_COPY || I % 16 == 0)
+        return A;
+    *lda = (size_t)16 * nz;
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < nz; c++)
+            _mm512_store_ps(buf + n * *lda + 16 * c,
+                            _mm512_maskz_loadu_ps(c == nz - 1 ? first_lanes(I - 16 * c) : (m16)0xFFFF,
+                                                  A + (size_t)n * I + 16 * c));
+    return buf;
+}
+
+/* The 64-bit masks of the batch rows n with dZ[n, o] nonzero (NaN counts) for the 16 columns
+ * o0.. under om; returns their column sums (colsum: from +0.0f in increasing n). */
+static v16 dz_masks16(const float *dZ, int N, int O, int o0, m16 om, uint64_t *masks)
+{
+    __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
+    v16 gb = _mm512_setzero_ps();
+    for (int n = 0; n < N; n++) {
+        v16 d = _mm512_maskz_loadu_ps(om, dZ + (size_t)n * O + o0);
+        gb = _mm512_add_ps(gb, d);
+        m16 k = _mm512_mask_cmp_ps_mask(om, d, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+        __m512i bit = _mm512_set1_epi64((long long)((uint64_t)1 << n));
+        lo = _mm512_mask_or_epi64(lo, (__mmask8)k, lo, bit);
+        hi = _mm512_mask_or_epi64(hi, (__mmask8)(k >> 8), hi, bit);
+    }
+    _mm512_storeu_si512(masks, lo);
+    _mm512_storeu_si512(masks + 8, hi);
+    return gb;
+}
+
+/* CB zmm of one row of G from mask_sum, stored normalized (the last under lastmk). */
+PLAB_INLINE void tn_chunk(float *out, const float *A, size_t lda, const float *dz, size_t O,
+                          uint64_t bits, m16 lastmk, const int CB)
+{
+    v16 g[FM_CB];
+    mask_sum(g, A, lda, dz, O, bits, lastmk, CB);
+    for (int c = 0; c < CB; c++)
+        _mm512_mask_storeu_ps(out + 16 * c, c == CB - 1 ? lastmk : (m16)0xFFFF, NORM16(g[c]));
+}
+
+/* gemm_tn's G(O,I) = dZ^T A over the nonzero dZ: per row o, mask_sum over its mask's bits. */
+static void masked_tn(const float *dZ, const float *A, float *G, int N, int I, int O)
+{
+    float abuf[FM_COPY] __attribute__((aligned(64)));
+    size_t lda;
+    const float *Ap = aligned_rows(A, N, I, abuf, &lda);
+    int nz = (I + 15) / 16;
+    m16 rowlast = first_lanes(I - 16 * (nz - 1));
+    for (int o0 = 0; o0 < O; o0 += 16) {
+        uint64_t masks[16];
+        dz_masks16(dZ, N, O, o0, O - o0 >= 16 ? (m16)0xFFFF : first_lanes(O - o0), masks);
+        for (int q = 0; q < 16 && o0 + q < O; q++) {
+            float *grow = G + (size_t)(o0 + q) * I;
+            for (int c0 = 0; c0 < nz; c0 += FM_CB) {
+                int cb = nz - c0 < FM_CB ? nz - c0 : FM_CB;
+                m16 lm = c0 + cb == nz ? rowlast : (m16)0xFFFF;
+                size_t off = (size_t)16 * c0;
+#define TN_CASE(k)                                                                                 \
+    case k: tn_chunk(grow + off, Ap + off, lda, dZ + o0 + q, (size_t)O, masks[q], lm, k); break;
+                switch (cb) {
+                    TN_CASE(8)
+                    TN_CASE(7)
+                    TN_CASE(6)
+                    TN_CASE(5)
+                    TN_CASE(4)
+                    TN_CASE(3)
+                    TN_CASE(2)
+                default: tn_chunk(grow + off, Ap + off, lda, dZ + o0 + q, (size_t)O, masks[q], lm, 1);
+                         break;
+                }
+#undef TN_CASE
+            }
+        }
+    }
+}
+
 static void fused_masked(float *W, float *b, const float *A, const float *dZ, float *dA,
                          float *gbias, float *rowabs, int N, int I, int O, float lr, float keep)
 {
@@ -1063,40 +1154,18 @@ static void fused_masked(float *W, float *b, const float *A, const float *dZ, fl
     int skip = keep == 1.0f && lr > 0.0f && lr <= 3.40282347e38f;
     int nz = (I + 15) / 16, len = I - 16 * (nz - 1); /* zmm per row; lanes in the last one */
     m16 rowlast = first_lanes(len);
-    /* A's rows copied to 64-byte aligned rows when they fit FM_COPY floats: a row of I = 100
-     * floats would split most of its loads across cache lines */
     float abuf[FM_COPY] __attribute__((aligned(64)));
-    const float *Ap = A;
-    size_t lda = (size_t)I;
-    if ((size_t)N * 16 * nz <= FM_COPY && I % 16) {
-        lda = (size_t)16 * nz;
-        for (int n = 0; n < N; n++)
-            for (int c = 0; c < nz; c++)
-                _mm512_store_ps(abuf + n * lda + 16 * c,
-                                _mm512_maskz_loadu_ps(c == nz - 1 ? rowlast : (m16)0xFFFF,
-                                                      A + (size_t)n * I + 16 * c));
-        Ap = abuf;
-    }
+    size_t lda;
+    const float *Ap = aligned_rows(A, N, I, abuf, &lda);
     if (dA)
         masked_nn(dZ, W, (size_t)I, dA, N, I, O);
     for (int o0 = 0; o0 < O; o0 += 16) {
         m16 om = O - o0 >= 16 ? (m16)0xFFFF : first_lanes(O - o0);
-        __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
-        v16 gb = zero;
-        for (int n = 0; n < N; n++) {
-            v16 d = _mm512_maskz_loadu_ps(om, dZ + (size_t)n * O + o0);
-            gb = _mm512_add_ps(gb, d); /* colsum: from +0.0f in increasing n */
-            m16 k = _mm512_mask_cmp_ps_mask(om, d, zero, _CMP_NEQ_UQ);
-            __m512i bit = _mm512_set1_epi64((long long)((uint64_t)1 << n));
-            lo = _mm512_mask_or_epi64(lo, (__mmask8)k, lo, bit);
-            hi = _mm512_mask_or_epi64(hi, (__mmask8)(k >> 8), hi, bit);
-        }
+        uint64_t masks[16];
+        v16 gb = dz_masks16(dZ, N, O, o0, om, masks);
         _mm512_mask_storeu_ps(gbias + o0, om, gb);
         _mm512_mask_storeu_ps(b + o0, om, _mm512_sub_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(om, b + o0), kv),
                                                        _mm512_mul_ps(lv, gb)));
-        uint64_t masks[16];
-        _mm512_storeu_si512(masks, lo);
-        _mm512_storeu_si512(masks + 8, hi);
         for (int q = 0; q < 16 && o0 + q < O; q++) {
             int o = o0 + q;
             if (!masks[q] && skip) { /* as plab_fused_zero_row: W keep - lr (+0.0f) is W */
@@ -1169,6 +1238,25 @@ static int fuse_better(const float *dZ, int N, int I, int O)
     for (; i < n; i++)
         zeros += dZ[i] == 0.0f;
     return 3 * zeros >= n;
+}
+
+/* The products alone, as plab_net_backward takes them when a hook runs between them and the
+ * update (CBP and ReDo before_step): where fuse_better would take fused_masked above batch 4,
+ * only the nonzero dZ terms (the dense tiles' bits); else the dense tiles. */
+static void gemm_tn(const float *dZ, const float *A, float *G, int N, int I, int O)
+{
+    if (N > FU_DENSE_MAX && fuse_better(dZ, N, I, O))
+        masked_tn(dZ, A, G, N, I, O);
+    else
+        gemm_tn_dense(dZ, A, G, N, I, O);
+}
+
+static void gemm_nn(const float *dZ, const float *W, float *dA, int N, int I, int O)
+{
+    if (N > FU_DENSE_MAX && fuse_better(dZ, N, I, O))
+        masked_nn(dZ, W, (size_t)I, dA, N, I, O);
+    else
+        gemm_nn_dense(dZ, W, dA, N, I, O);
 }
 
 /* SGD fused into a layer's backward pass (kernels.h): each weight row is read once and
