@@ -145,7 +145,7 @@ typedef struct plab_kernels {
 
 /* Batches up to this size use the fused backward + update kernel (memory-bound steps) on every
  * backend; larger ones the blocked gemm kernels followed by the update, layer by layer, unless a
- * backend's table raises its fuse_max_batch. */
+ * backend's fuse_better takes the fused kernel for them too. */
 #define PLAB_FUSE_MAX_BATCH 4
 
 /* Floats of scratch the sparse kernels need: 9 rows of ldt, a mask word per input and lists
@@ -186,13 +186,13 @@ float plab_dot_ref(const float *a, const float *b, int K);
  * vv and ss hold T entries. */
 int plab_gather_terms(const float *s, size_t sT, int T, const float *V, size_t ldv,
                       const float **vv, float *ss);
+/* fuse_better of the scalar table: N <= PLAB_FUSE_MAX_BATCH. */
+int plab_fuse_small_batch(const float *dZ, int N, int I, int O);
 /* fused_sgd's row o when dZ[:,o] (dz, stride O, N rows) is all +-0, keep is 1 and lr a positive
  * finite number: every term is skipped, the gradient is +0.0f and W keep - lr (+0.0f) is W (for
  * every W but a signaling NaN), so the row is neither read nor written (half the weight traffic
  * of a batch-1 backward pass after ReLU). Does the bias update and rowabs = +0 and returns 1;
  * returns 0, touching nothing, otherwise. */
-/* fuse_better of the scalar table: N <= PLAB_FUSE_MAX_BATCH. */
-int plab_fuse_small_batch(const float *dZ, int N, int I, int O);
 int plab_fused_zero_row(const float *dz, int N, int O, float *b, float *gbias, float *rowabs,
                         float lr, float keep);
 
