@@ -7,6 +7,7 @@
  *   begin_task    at a task boundary, after problem.begin_task and before the probe
  *   backward_hook inside the backward pass (unit_reset_timing = before_step), §2.2
  *   after_update  after the optimizer step, in the order unit method, SWR, noise (§2.1 5-7)
+ *   hook_skipped  instead of backward_hook on a step every hooked method called idle
  * No hook may allocate. A method reports what it reinitialized through ctx->stats.
  * A method's state must hold no pointers: checkpoints save and restore it as bytes, so
  * scratch arrays inside the state are addressed by offsets from the state's start.
@@ -17,7 +18,7 @@
 #include "net.h"
 #include "plab.h"
 
-#define PLAB_METHOD_ABI 1
+#define PLAB_METHOD_ABI 2 /* 2: hook_idle and hook_skipped appended */
 
 /* What methods did during the current step; the run turns it into events and task rows. */
 typedef struct plab_reinit_stats {
@@ -54,6 +55,13 @@ typedef struct plab_method_vt {
      * When no method needs them, plain SGD fuses the update into the backward pass. Called
      * before the step's backward pass; ctx->t is the step about to run. */
     int (*needs_gradients)(void *state, const plab_method_ctx *ctx);
+    /* 1 if this step's backward_hook calls would change nothing but the method's own step
+     * count (NULL: never said), with no effect; when every hooked method says so, the run
+     * skips the hooks, takes the fused update (the same bits) and calls hook_skipped, which
+     * counts the step as the hooks would have (both NULL or both set). Called before the
+     * step's backward pass. */
+    int (*hook_idle)(const void *state, const plab_method_ctx *ctx);
+    void (*hook_skipped)(void *state, plab_method_ctx *ctx);
 } plab_method_vt;
 
 /*

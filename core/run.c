@@ -579,8 +579,10 @@ static void describe_divergence(const plab_net *net, char *buf, size_t n)
  * fused kernel (small batches), the sparse-input kernel (the first layer on MNIST-like
  * inputs) or the gemm kernels, with the same bits. */
 /* 0: backward, then the optimizer; 1: plab_net_backward_sgd; 2 (a backward hook runs):
- * plab_net_backward_first_sgd, then the optimizer on the other layers. */
-static int fusable(plab_run *r, const plab_method_ctx *ctx)
+ * plab_net_backward_first_sgd, then the optimizer on the other layers. A step on which every
+ * hooked method says its hook would only count (ReDo between its firing steps) is a 1: the
+ * hooks are skipped and the methods count it themselves (hook_skipped). */
+static int fusable(plab_run *r, plab_method_ctx *ctx)
 {
     if (!r->cfg.fused_update || plab_optim_get_desc(r->opt)->kind != PLAB_OPT_SGD)
         return 0;
@@ -588,7 +590,16 @@ static int fusable(plab_run *r, const plab_method_ctx *ctx)
         if (!r->methods[i]->needs_gradients ||
             r->methods[i]->needs_gradients(r->mstate[i], ctx))
             return 0;
-    return r->has_hook ? 2 : 1;
+    if (!r->has_hook)
+        return 1;
+    for (int i = 0; i < r->num_methods; i++)
+        if (r->methods[i]->backward_hook &&
+            (!r->methods[i]->hook_idle || !r->methods[i]->hook_idle(r->mstate[i], ctx)))
+            return 2;
+    for (int i = 0; i < r->num_methods; i++)
+        if (r->methods[i]->backward_hook)
+            r->methods[i]->hook_skipped(r->mstate[i], ctx);
+    return 1;
 }
 
 plab_status plab_run_step(plab_run *r)

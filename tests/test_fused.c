@@ -87,6 +87,9 @@ static void test_fused_equals_unfused(void **state)
         SMALL "hidden=16,16 batch_size=4 activation=tanh",
         SMALL "hidden=16,16 batch_size=1 method=snp snp_noise_var=1e-6 l2=1e-4",
         SMALL "hidden=16,16 batch_size=2 method=reset",
+        /* ReDo before_step: fused between its firing steps (hook_idle), hooked on them */
+        SMALL "hidden=16,16 batch_size=8 method=redo redo_period=4 redo_threshold=0.5 "
+              "unit_reset_timing=before_step",
         "problem=scr tasks=3 scr_period=200 hidden=5 init=kaiming_uniform batch_size=1 lr=0.01",
     };
     plab_kernels_id ks[PLAB_KERNELS_COUNT];

@@ -203,9 +203,10 @@ static int needs_gradients(void *state, const plab_method_ctx *ctx)
  * hooks may still fuse plain SGD into the backward pass. The registry picks by timing. */
 const plab_method_vt plab_method_cbp = {
     PLAB_METHOD_ABI, "cbp",         state_bytes,  init,
-    begin_task,      backward_hook, after_update, needs_gradients,
+    begin_task,      backward_hook, after_update, needs_gradients, NULL, NULL,
 };
 
 const plab_method_vt plab_method_cbp_after = {
-    PLAB_METHOD_ABI, "cbp", state_bytes, init, begin_task, NULL, after_update, needs_gradients,
+    PLAB_METHOD_ABI, "cbp", state_bytes, init,
+    begin_task, NULL, after_update, needs_gradients, NULL, NULL,
 };

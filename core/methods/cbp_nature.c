@@ -264,5 +264,5 @@ static int needs_gradients(void *state, const plab_method_ctx *ctx)
 
 const plab_method_vt plab_method_cbp_nature = {
     PLAB_METHOD_ABI, "cbp-nature", state_bytes,  init,
-    begin_task,      NULL,         after_update, needs_gradients,
+    begin_task,      NULL,         after_update, needs_gradients, NULL, NULL,
 };

@@ -34,5 +34,5 @@ static int needs_gradients(void *state, const plab_method_ctx *ctx)
 }
 
 const plab_method_vt plab_method_l2 = {
-    PLAB_METHOD_ABI, "l2", state_bytes, init, NULL, NULL, NULL, needs_gradients,
+    PLAB_METHOD_ABI, "l2", state_bytes, init, NULL, NULL, NULL, needs_gradients, NULL, NULL,
 };

@@ -160,12 +160,37 @@ static int needs_gradients(void *state, const plab_method_ctx *ctx)
     return s->enabled && s->utility == PLAB_UTIL_GRADIENT && (s->counter[0] + 1) % s->period == 0;
 }
 
+/* The hook acts every τ_R steps (all layers' counters move together); on the other steps it
+ * only counts, which hook_skipped does when the run takes the fused update instead. */
+static int hook_idle(const void *state, const plab_method_ctx *ctx)
+{
+    const redo_state *s = state;
+    (void)ctx;
+    if (!s->enabled || !s->before)
+        return 1;
+    for (int l = 0; l < s->L; l++)
+        if ((s->counter[l] + 1) % s->period == 0)
+            return 0;
+    return 1;
+}
+
+static void hook_skipped(void *state, plab_method_ctx *ctx)
+{
+    redo_state *s = state;
+    (void)ctx;
+    if (!s->enabled || !s->before)
+        return;
+    for (int l = 0; l < s->L; l++)
+        s->counter[l]++;
+}
+
 /* Two tables, as in cbp.c: before_step with the backward hook, after_step without. */
 const plab_method_vt plab_method_redo = {
-    PLAB_METHOD_ABI, "redo",        state_bytes,  init,
-    begin_task,      backward_hook, after_update, needs_gradients,
+    PLAB_METHOD_ABI, "redo",        state_bytes,  init,      begin_task,  backward_hook,
+    after_update,    needs_gradients, hook_idle, hook_skipped,
 };
 
 const plab_method_vt plab_method_redo_after = {
-    PLAB_METHOD_ABI, "redo", state_bytes, init, begin_task, NULL, after_update, needs_gradients,
+    PLAB_METHOD_ABI, "redo", state_bytes, init,
+    begin_task, NULL, after_update, needs_gradients, NULL, NULL,
 };

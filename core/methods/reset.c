@@ -42,5 +42,6 @@ static int needs_gradients(void *state, const plab_method_ctx *ctx)
 }
 
 const plab_method_vt plab_method_reset = {
-    PLAB_METHOD_ABI, "reset", state_bytes, init, begin_task, NULL, NULL, needs_gradients,
+    PLAB_METHOD_ABI, "reset", state_bytes, init,
+    begin_task, NULL, NULL, needs_gradients, NULL, NULL,
 };

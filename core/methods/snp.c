@@ -47,5 +47,6 @@ static int needs_gradients(void *state, const plab_method_ctx *ctx)
 }
 
 const plab_method_vt plab_method_snp = {
-    PLAB_METHOD_ABI, "snp", state_bytes, init, NULL, NULL, after_update, needs_gradients,
+    PLAB_METHOD_ABI, "snp", state_bytes, init,
+    NULL, NULL, after_update, needs_gradients, NULL, NULL,
 };

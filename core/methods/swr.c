@@ -272,5 +272,6 @@ static int needs_gradients(void *state, const plab_method_ctx *ctx)
 }
 
 const plab_method_vt plab_method_swr = {
-    PLAB_METHOD_ABI, "swr", state_bytes, init, begin_task, NULL, after_update, needs_gradients,
+    PLAB_METHOD_ABI, "swr", state_bytes, init,
+    begin_task, NULL, after_update, needs_gradients, NULL, NULL,
 };
