@@ -152,8 +152,8 @@ PLAB_INLINE v16 tree_l3(v16 r, v16 s)
 /*
  * One RN x 2RC tile of Z(N,O) = A W^T + b; A, W, b, Z point at the tile's first row, column.
  * `odd`: the last W pair has only its first row (the upper half of that zmm is zero and
- * never loaded). `wt` (full 8-column tiles only): the tail columns W[c][I8 + q] as
- * wt[16 q + c] = wt[16 q + 8 + c]. RN, RC, odd are constants at every call, so the loops
+ * never loaded). `wt`: the tail columns W[c][I8 + q] as wt[16 q + c] = wt[16 q + 8 + c]
+ * (nt_tail_cols). RN, RC, odd are constants at every call, so the loops
  * unroll and the accumulators live in registers.
  */
 PLAB_INLINE void nt_tile(const float *A, const float *W, const float *b, float *Z, int I, int O,
@@ -179,10 +179,10 @@ PLAB_INLINE void nt_tile(const float *A, const float *W, const float *b, float *
                 acc[r][c] = MADD16(acc[r][c], a, w[c]);
         }
     }
-    if ((RC == NT_RC && !odd) || I8 == I) {
+    {
         /* 8 columns (an edge tile: its 2 RC - odd, the other pairs' sums are zeros, computed
-         * and not stored): the tree for two rows at a time, then tail and bias on 16 results
-         * (edge tiles have no tail here). */
+         * and not stored, as are its tail's products with wt's zero columns): the tree for two
+         * rows at a time, then tail and bias on 16 results. */
         const __m512i perm =
             _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
         const __mmask8 cols = (__mmask8)((1u << (2 * RC - odd)) - 1u);
@@ -209,22 +209,6 @@ PLAB_INLINE void nt_tile(const float *A, const float *W, const float *b, float *
             if (r1 != r)
                 _mm256_mask_storeu_ps(Z + (size_t)r1 * O, cols, hi8(s));
         }
-    } else {
-        /* edge tiles: each pair reduced on its own, as plab_dot_ref */
-        for (int r = 0; r < RN; r++)
-            for (int c = 0; c < RC; c++) {
-                float l[16];
-                _mm512_storeu_ps(l, acc[r][c]);
-                for (int h = 0; h < (odd && c == RC - 1 ? 1 : 2); h++) {
-                    int col = 2 * c + h;
-                    const float *a = A + (size_t)r * I, *w = W + (size_t)col * I;
-                    float s = plab_reduce8(l + 8 * h);
-                    for (int k = I8; k < I; k++)
-                        s = MADDF(s, a[k], w[k]);
-                    s = NORMF(s);
-                    Z[(size_t)r * O + col] = b ? s + b[col] : s;
-                }
-            }
     }
 }
 
@@ -239,28 +223,39 @@ PLAB_INLINE void nt_cols(const float *A, const float *W, const float *b, float *
         nt_tile(A + (size_t)n * I, W, b, Z + (size_t)n * O, I, O, wt, 1, RC, odd);
 }
 
+/* wt for the block of cols (1..8) columns of W from w: tail term k of column c at
+ * wt[16 (k - I8) + c] and wt[16 (k - I8) + 8 + c], zero for the columns past cols. */
+static void nt_tail_cols(const float *w, int I, int cols, float *wt)
+{
+    int I8 = I - I % 8;
+    for (int k = I8; k < I; k++)
+        for (int c = 0; c < 8; c++)
+            wt[16 * (k - I8) + c] = wt[16 * (k - I8) + 8 + c] =
+                c < cols ? w[(size_t)c * I + k] : 0.0f;
+}
+
 /* Z(N,O) = A(N,I) W(O,I)^T + b: 8-column blocks, then the 1..7 remaining columns. The o loop
  * is outside so a block's 8 rows of W stay close while every row of A streams past them. */
 static void gemm_nt(const float *A, const float *W, const float *b, float *Z, int N, int I, int O)
 {
-    int O8 = O - O % 8, I8 = I - I % 8, o;
+    int O8 = O - O % 8, o;
     float wt[7 * 16];
     for (o = 0; o < O8; o += 8) {
         const float *w = W + (size_t)o * I;
-        for (int k = I8; k < I; k++)
-            for (int c = 0; c < 8; c++)
-                wt[16 * (k - I8) + c] = wt[16 * (k - I8) + 8 + c] = w[(size_t)c * I + k];
+        nt_tail_cols(w, I, 8, wt);
         nt_cols(A, w, b ? b + o : NULL, Z + o, N, I, O, wt, NT_RC, 0);
     }
     const float *w = W + (size_t)o * I, *bo = b ? b + o : NULL;
+    if (O > O8)
+        nt_tail_cols(w, I, O - O8, wt);
     switch (O - O8) {
-    case 1: nt_cols(A, w, bo, Z + o, N, I, O, NULL, 1, 1); break;
-    case 2: nt_cols(A, w, bo, Z + o, N, I, O, NULL, 1, 0); break;
-    case 3: nt_cols(A, w, bo, Z + o, N, I, O, NULL, 2, 1); break;
-    case 4: nt_cols(A, w, bo, Z + o, N, I, O, NULL, 2, 0); break;
-    case 5: nt_cols(A, w, bo, Z + o, N, I, O, NULL, 3, 1); break;
-    case 6: nt_cols(A, w, bo, Z + o, N, I, O, NULL, 3, 0); break;
-    case 7: nt_cols(A, w, bo, Z + o, N, I, O, NULL, 4, 1); break;
+    case 1: nt_cols(A, w, bo, Z + o, N, I, O, wt, 1, 1); break;
+    case 2: nt_cols(A, w, bo, Z + o, N, I, O, wt, 1, 0); break;
+    case 3: nt_cols(A, w, bo, Z + o, N, I, O, wt, 2, 1); break;
+    case 4: nt_cols(A, w, bo, Z + o, N, I, O, wt, 2, 0); break;
+    case 5: nt_cols(A, w, bo, Z + o, N, I, O, wt, 3, 1); break;
+    case 6: nt_cols(A, w, bo, Z + o, N, I, O, wt, 3, 0); break;
+    case 7: nt_cols(A, w, bo, Z + o, N, I, O, wt, 4, 1); break;
     default: break;
     }
 }
