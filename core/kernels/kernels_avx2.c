@@ -42,14 +42,11 @@ typedef __m256 v8;
 #define FILL_AVX2 plab_kernels_fill_avx2
 #endif
 
-/* Tile sizes. gemm_nt: an NT_RN x NT_RO tile of (n, o) pairs, one accumulator each;
+/* Tile sizes. gemm_nt: an NT_RN x NT_RO tile of (n, o) pairs, one accumulator each (NT_RO is
+ * 4: nt_tree8 combines two rows of 4);
  * axpy form: one output row x AX_C1 vectors of 8 columns. 16 ymm registers. */
-#ifndef NT_RN
 #define NT_RN 3
-#endif
-#ifndef NT_RO
 #define NT_RO 4
-#endif
 #ifndef AX_RG
 #define AX_RG 8 /* rows whose term lists are gathered at once */
 #endif
@@ -98,13 +95,50 @@ PLAB_INLINE v8 lt8(v8 a, v8 b)
 }
 
 /*
- * One RN x RO tile of Z(N,O) = A W^T + b; A, W, b, Z point at the tile's first row, column.
- * Pair (r, c) keeps its own 8 lanes in acc[r][c], so tiling only reuses loads across pairs
- * and each element is summed exactly as plab_dot_ref sums it. RN, RO are constants at every
- * call, so the loops unroll and the accumulators live in registers.
+ * The exact tree (plab_reduce8) of 8 pairs' lanes at once: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))
+ * of acc[p] lands in lane NT_LANE(p)'s place, i.e. the lanes hold the pairs 0, 2, 4, 6, 1, 3,
+ * 5, 7. Level 1 adds the 128-bit halves of two pairs (t = l0+l4, l1+l5, l2+l6, l3+l7 per
+ * half), level 2 gives u0 = t0+t2, u1 = t1+t3 of four pairs, level 3 u0+u1 of eight. Every add
+ * is one node of the tree with plab_reduce8's operands.
  */
-PLAB_INLINE void nt_tile(const float *A, const float *W, const float *b, float *Z, int I, int O,
-                         const int RN, const int RO)
+PLAB_INLINE v8 nt_tree8(const v8 *acc)
+{
+    v8 t[4];
+    for (int j = 0; j < 4; j++)
+        t[j] = _mm256_add_ps(_mm256_permute2f128_ps(acc[2 * j], acc[2 * j + 1], 0x20),
+                             _mm256_permute2f128_ps(acc[2 * j], acc[2 * j + 1], 0x31));
+    v8 r0 = _mm256_add_ps(_mm256_shuffle_ps(t[0], t[1], _MM_SHUFFLE(1, 0, 1, 0)),
+                          _mm256_shuffle_ps(t[0], t[1], _MM_SHUFFLE(3, 2, 3, 2)));
+    v8 r1 = _mm256_add_ps(_mm256_shuffle_ps(t[2], t[3], _MM_SHUFFLE(1, 0, 1, 0)),
+                          _mm256_shuffle_ps(t[2], t[3], _MM_SHUFFLE(3, 2, 3, 2)));
+    return _mm256_add_ps(_mm256_shuffle_ps(r0, r1, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm256_shuffle_ps(r0, r1, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/* [x0, x1, x2, x3] (one value per column) in nt_tree8's lane order: columns 0, 2, 0, 2, then
+ * 1, 3, 1, 3. */
+PLAB_INLINE v8 nt_lane_order(__m128 x)
+{
+    return _mm256_set_m128(_mm_shuffle_ps(x, x, _MM_SHUFFLE(3, 1, 3, 1)),
+                           _mm_shuffle_ps(x, x, _MM_SHUFFLE(2, 0, 2, 0)));
+}
+
+/*
+ * One RN x RO tile of Z(N,O) = A W^T + b (RN <= 3, RO <= 4); A, W, b, Z point at the tile's
+ * first row, column. Pair (r, c) keeps its own 8 lanes in acc[r][c], as plab_dot_ref sums it,
+ * so tiling only reuses loads across pairs. Then per two rows nt_tree8 combines their pairs at
+ * once (zeros in the places of absent pairs: computed, not stored), followed by the tail, the
+ * normalization and the bias, in nt_tree8's lane order: wt holds tail term k of lane j's
+ * column at wt[8 (k - I8) + j], bias (NULL for none) the lanes' b. Values other than the
+ * products' are loaded after the products, so that those keep every register. A lone row
+ * (RN = 1: batch 1, or the batch's last row) reduces each pair on its own instead, with its
+ * tail from W and b (the tree's setup cost more than it saved there). RN, RO are
+ * constants at every call, so the loops unroll and the accumulators live in registers.
+ * (Reducing each pair on its own, with a scalar tail, had cost a third of the time at
+ * 100 x 100.)
+ */
+PLAB_INLINE void nt_tile(const float *A, const float *W, const float *wt, const float *bias,
+                         const float *b, float *Z, int I, int O, const int RN, const int RO)
 {
     v8 acc[NT_RN][NT_RO];
     for (int r = 0; r < RN; r++)
@@ -121,35 +155,117 @@ PLAB_INLINE void nt_tile(const float *A, const float *W, const float *b, float *
                 acc[r][c] = MADD8(acc[r][c], a, w[c]);
         }
     }
-    for (int r = 0; r < RN; r++)
+    if (RN == 1) { /* one row (batch 1): each pair on its own, wt and bias unused */
         for (int c = 0; c < RO; c++) {
-            const float *a = A + (size_t)r * I, *w = W + (size_t)c * I;
-            float s = reduce8(acc[r][c]);
+            const float *w = W + (size_t)c * I;
+            float s = reduce8(acc[0][c]);
             for (int k = I8; k < I; k++)
-                s = MADDF(s, a[k], w[k]);
+                s = MADDF(s, A[k], w[k]);
             s = NORMF(s);
-            Z[(size_t)r * O + c] = b ? s + b[c] : s;
+            Z[c] = b ? s + b[c] : s;
         }
+        return;
+    }
+    for (int r = 0; r < RN; r += 2) {
+        int two = r + 1 < RN;
+        v8 p[8];
+        for (int c = 0; c < 4; c++) {
+            p[c] = c < RO ? acc[r][c] : _mm256_setzero_ps();
+            p[4 + c] = c < RO && two ? acc[r + 1 < RN ? r + 1 : r][c] : _mm256_setzero_ps();
+        }
+        v8 s = nt_tree8(p);
+        const float *a0 = A + (size_t)r * I, *a1 = two ? a0 + I : a0;
+        for (int k = I8; k < I; k++) {
+            __m128 x = _mm_movelh_ps(_mm_set1_ps(a0[k]), _mm_set1_ps(a1[k]));
+            s = MADD8(s, _mm256_set_m128(x, x), _mm256_loadu_ps(wt + 8 * (k - I8)));
+        }
+        s = NORM8(s);
+        if (bias)
+            s = _mm256_add_ps(s, _mm256_loadu_ps(bias));
+        /* lanes 0-3: pairs 0, 2, 4, 6; lanes 4-7: pairs 1, 3, 5, 7 */
+        __m128 lo = _mm256_castps256_ps128(s), hi = _mm256_extractf128_ps(s, 1);
+        __m128 z0 = _mm_unpacklo_ps(lo, hi), z1 = _mm_unpackhi_ps(lo, hi);
+        float *z = Z + (size_t)r * O;
+        if (RO == 4) {
+            _mm_storeu_ps(z, z0);
+            if (two)
+                _mm_storeu_ps(z + O, z1);
+        } else {
+            __m128i cols = _mm256_castsi256_si128(first_lanes(RO));
+            _mm_maskstore_ps(z, cols, z0);
+            if (two)
+                _mm_maskstore_ps(z + O, cols, z1);
+        }
+    }
 }
 
-/* Z(N,O) = A(N,I) W(O,I)^T + b: full tiles, then 1-row and 1-column edges. The o loop is
- * outside so a tile's RO rows of W stay in L1 while every row of A streams past them. */
+/* All rows of A against RO columns of W: NT_RN-row tiles, then the 1..NT_RN-1 last rows. */
+PLAB_INLINE void nt_cols(const float *A, const float *W, const float *wt, const float *bias,
+                         const float *b, float *Z, int N, int I, int O, const int RO)
+{
+    int n = 0;
+    for (; n + NT_RN <= N; n += NT_RN)
+        nt_tile(A + (size_t)n * I, W, wt, bias, b, Z + (size_t)n * O, I, O, NT_RN, RO);
+    if (N - n == 2)
+        nt_tile(A + (size_t)n * I, W, wt, bias, b, Z + (size_t)n * O, I, O, 2, RO);
+    else if (N - n == 1)
+        nt_tile(A + (size_t)n * I, W, wt, bias, b, Z + (size_t)n * O, I, O, 1, RO);
+}
+
+/* Columns [o0, o1) of Z(N,O) = A(N,I) W(O,I)^T + b in blocks of RO columns. The o loop is
+ * outside so a block's rows of W stay in L1 while every row of A streams past them. */
+PLAB_INLINE void nt_blocks(const float *A, const float *W, const float *b, float *Z, int N, int I,
+                           int O, int o0, int o1, const int RO)
+{
+    int I8 = I - I % 8;
+    float wt[8 * 7], bias[8];
+    for (int o = o0; o < o1; o += RO) {
+        const float *w = W + (size_t)o * I;
+        /* the tail columns transposed 4 terms at a time, all with vector stores (wt is read
+         * back at once: narrower stores would not forward to those loads); a batch of one row
+         * uses neither */
+        for (int h = 0; N > 1 && h < I - I8; h += 4) {
+            __m128i m = _mm256_castsi256_si128(first_lanes(I - I8 - h < 4 ? I - I8 - h : 4));
+            __m128 r[4];
+            for (int c = 0; c < 4; c++)
+                r[c] = c < RO ? _mm_maskload_ps(w + (size_t)c * I + I8 + h, m) : _mm_setzero_ps();
+            _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3]);
+            for (int q = 0; q < 4 && h + q < I - I8; q++)
+                _mm256_storeu_ps(wt + 8 * (h + q), nt_lane_order(r[q]));
+        }
+        if (b && N > 1)
+            _mm256_storeu_ps(bias, nt_lane_order(_mm_maskload_ps(
+                                       b + o, _mm256_castsi256_si128(first_lanes(RO)))));
+        nt_cols(A, w, wt, b ? bias : NULL, b ? b + o : NULL, Z + o, N, I, O, RO);
+    }
+}
+
+/* nt_blocks for each RO, each its own function: one function holding all of them ran out of
+ * general registers and reloaded the row pointers from the stack in its loops. */
+#define NT_BLOCKS(ro)                                                                              \
+    static __attribute__((noinline)) void nt_blocks##ro(const float *A, const float *W,           \
+                                                        const float *b, float *Z, int N, int I,    \
+                                                        int O, int o0, int o1)                     \
+    {                                                                                              \
+        nt_blocks(A, W, b, Z, N, I, O, o0, o1, ro);                                                \
+    }
+NT_BLOCKS(4)
+NT_BLOCKS(3)
+NT_BLOCKS(2)
+NT_BLOCKS(1)
+#undef NT_BLOCKS
+
+/* Z(N,O) = A(N,I) W(O,I)^T + b: blocks of NT_RO columns, then the 1..3 last columns. */
 static void gemm_nt(const float *A, const float *W, const float *b, float *Z, int N, int I, int O)
 {
-    int N0 = N - N % NT_RN, O0 = O - O % NT_RO, n, o;
-    for (o = 0; o < O0; o += NT_RO) {
-        const float *w = W + (size_t)o * I, *bo = b ? b + o : NULL;
-        for (n = 0; n < N0; n += NT_RN)
-            nt_tile(A + (size_t)n * I, w, bo, Z + (size_t)n * O + o, I, O, NT_RN, NT_RO);
-        for (; n < N; n++)
-            nt_tile(A + (size_t)n * I, w, bo, Z + (size_t)n * O + o, I, O, 1, NT_RO);
-    }
-    for (; o < O; o++) {
-        const float *w = W + (size_t)o * I, *bo = b ? b + o : NULL;
-        for (n = 0; n < N0; n += NT_RN)
-            nt_tile(A + (size_t)n * I, w, bo, Z + (size_t)n * O + o, I, O, NT_RN, 1);
-        for (; n < N; n++)
-            nt_tile(A + (size_t)n * I, w, bo, Z + (size_t)n * O + o, I, O, 1, 1);
+    int O4 = O - O % NT_RO;
+    if (O4 > 0)
+        nt_blocks4(A, W, b, Z, N, I, O, 0, O4);
+    switch (O - O4) {
+    case 3: nt_blocks3(A, W, b, Z, N, I, O, O4, O); break;
+    case 2: nt_blocks2(A, W, b, Z, N, I, O, O4, O); break;
+    case 1: nt_blocks1(A, W, b, Z, N, I, O, O4, O); break;
+    default: break;
     }
 }
 
