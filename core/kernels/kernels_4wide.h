@@ -14,9 +14,13 @@
  * Pair (r, c) keeps its own 8 lanes (lo[r][c], hi[r][c]), so tiling only reuses loads across
  * pairs and each element is summed exactly as plab_dot_ref sums it. RN, RO are constants at
  * every call, so the loops unroll and the accumulators live in registers.
+ * With wt (full tiles, RO = 4), each row's 4 pairs are combined at once: t = lo + hi per pair,
+ * transposed, then (t0 + t2) + (t1 + t3) across them is plab_reduce8's tree for all four; the
+ * tail terms follow as vectors (wt: term k of column c at wt[4 (k - I8) + c]), then the bias.
+ * Without (batch 1, where building wt would cost more), each pair is reduced on its own.
  */
 PLAB_INLINE void nt_tile(const float *A, const float *W, const float *b, float *Z, int I, int O,
-                         const int RN, const int RO)
+                         const float *wt, const int RN, const int RO)
 {
     v4 lo[NT_RN][NT_RO], hi[NT_RN][NT_RO];
     for (int r = 0; r < RN; r++)
@@ -37,6 +41,22 @@ PLAB_INLINE void nt_tile(const float *A, const float *W, const float *b, float *
             }
         }
     }
+    if (RO == 4 && wt) {
+        for (int r = 0; r < RN; r++) {
+            v4 t[4];
+            for (int c = 0; c < 4; c++)
+                t[c] = v_add(lo[r][c], hi[r][c]);
+            v_transpose4(&t[0], &t[1], &t[2], &t[3]);
+            v4 s = v_add(v_add(t[0], t[2]), v_add(t[1], t[3]));
+            const float *a = A + (size_t)r * I;
+            for (int k = I8; k < I; k++)
+                s = v_add(s, v_mul(v_set1(a[k]), v_load(wt + 4 * (k - I8))));
+            if (b)
+                s = v_add(s, v_load(b));
+            v_store(Z + (size_t)r * O, s);
+        }
+        return;
+    }
     for (int r = 0; r < RN; r++)
         for (int c = 0; c < RO; c++) {
             const float *a = A + (size_t)r * I, *w = W + (size_t)c * I;
@@ -47,25 +67,52 @@ PLAB_INLINE void nt_tile(const float *A, const float *W, const float *b, float *
         }
 }
 
-/* Z(N,O) = A(N,I) W(O,I)^T + b: full tiles, then 1-row and 1-column edges. The o loop is
- * outside so a tile's RO rows of W stay in L1 while every row of A streams past them. */
-static void gemm_nt(const float *A, const float *W, const float *b, float *Z, int N, int I, int O)
+/* Z(N,O) = A(N,I) W(O,I)^T + b: full tiles (with wt when use_wt, a constant at every call),
+ * then 1-row and 1-column edges. The o loop is outside so a tile's RO rows of W stay in L1
+ * while every row of A streams past them. */
+PLAB_INLINE void nt_all(const float *A, const float *W, const float *b, float *Z, int N, int I,
+                        int O, const int use_wt)
 {
-    int N0 = N - N % NT_RN, O0 = O - O % NT_RO, n, o;
+    int N0 = N - N % NT_RN, O0 = O - O % NT_RO, I8 = I - I % 8, n, o;
+    float wt[4 * 7];
     for (o = 0; o < O0; o += NT_RO) {
         const float *w = W + (size_t)o * I, *bo = b ? b + o : NULL;
+        for (int k = I8; use_wt && k < I; k++)
+            for (int c = 0; c < 4; c++)
+                wt[4 * (k - I8) + c] = w[(size_t)c * I + k];
+        const float *wtp = use_wt ? wt : NULL;
         for (n = 0; n < N0; n += NT_RN)
-            nt_tile(A + (size_t)n * I, w, bo, Z + (size_t)n * O + o, I, O, NT_RN, NT_RO);
+            nt_tile(A + (size_t)n * I, w, bo, Z + (size_t)n * O + o, I, O, wtp, NT_RN, NT_RO);
         for (; n < N; n++)
-            nt_tile(A + (size_t)n * I, w, bo, Z + (size_t)n * O + o, I, O, 1, NT_RO);
+            nt_tile(A + (size_t)n * I, w, bo, Z + (size_t)n * O + o, I, O, wtp, 1, NT_RO);
     }
     for (; o < O; o++) {
         const float *w = W + (size_t)o * I, *bo = b ? b + o : NULL;
         for (n = 0; n < N0; n += NT_RN)
-            nt_tile(A + (size_t)n * I, w, bo, Z + (size_t)n * O + o, I, O, NT_RN, 1);
+            nt_tile(A + (size_t)n * I, w, bo, Z + (size_t)n * O + o, I, O, NULL, NT_RN, 1);
         for (; n < N; n++)
-            nt_tile(A + (size_t)n * I, w, bo, Z + (size_t)n * O + o, I, O, 1, 1);
+            nt_tile(A + (size_t)n * I, w, bo, Z + (size_t)n * O + o, I, O, NULL, 1, 1);
     }
+}
+
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void gemm_nt_rows(const float *A, const float *W, const float *b, float *Z, int N, int I,
+                         int O)
+{
+    nt_all(A, W, b, Z, N, I, O, NT_RO == 4);
+}
+
+/* Z(N,O) = A(N,I) W(O,I)^T + b. A batch of one row reduces each pair on its own (building wt
+ * cost more than the vector tree saved there: -5 % on 2-32-32-1); more rows take the tree
+ * (gemm_nt_rows, a function of its own so that this one stays as small as before). */
+static void gemm_nt(const float *A, const float *W, const float *b, float *Z, int N, int I, int O)
+{
+    if (N > 1)
+        gemm_nt_rows(A, W, b, Z, N, I, O);
+    else
+        nt_all(A, W, b, Z, N, I, O, 0);
 }
 
 /*

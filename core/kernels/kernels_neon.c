@@ -80,6 +80,16 @@ PLAB_INLINE float v_reduce8(v4 lo, v4 hi)
     return vget_lane_f32(u, 0) + vget_lane_f32(u, 1);
 }
 
+/* The 4 x 4 transpose: row j of the result is lane j of a, b, c, d. */
+PLAB_INLINE void v_transpose4(v4 *a, v4 *b, v4 *c, v4 *d)
+{
+    float32x4x2_t p = vtrnq_f32(*a, *b), q = vtrnq_f32(*c, *d); /* (a0 b0 a2 b2), (a1 b1 a3 b3) */
+    *a = vcombine_f32(vget_low_f32(p.val[0]), vget_low_f32(q.val[0]));
+    *b = vcombine_f32(vget_low_f32(p.val[1]), vget_low_f32(q.val[1]));
+    *c = vcombine_f32(vget_high_f32(p.val[0]), vget_high_f32(q.val[0]));
+    *d = vcombine_f32(vget_high_f32(p.val[1]), vget_high_f32(q.val[1]));
+}
+
 /* Tile sizes. gemm_nt: an NT_RN x NT_RO tile of (n, o) pairs, 2 accumulators each;
  * axpy form: one output row x AX_C1 vectors of columns (32 vector registers). */
 #ifndef NT_RN

@@ -72,6 +72,14 @@ PLAB_INLINE float v_reduce8(v4 lo, v4 hi)
     return _mm_cvtss_f32(_mm_add_ss(u, _mm_shuffle_ps(u, u, 1)));
 }
 
+/* The 4 x 4 transpose: row j of the result is lane j of a, b, c, d. */
+PLAB_INLINE void v_transpose4(v4 *a, v4 *b, v4 *c, v4 *d)
+{
+    v4 r0 = *a, r1 = *b, r2 = *c, r3 = *d;
+    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+    *a = r0, *b = r1, *c = r2, *d = r3;
+}
+
 /* Tile sizes. gemm_nt: an NT_RN x NT_RO tile of (n, o) pairs, 2 accumulators each;
  * axpy form: one output row x AX_C1 vectors of columns (16 xmm registers). */
 #ifndef NT_RN

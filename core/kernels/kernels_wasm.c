@@ -73,6 +73,17 @@ PLAB_INLINE float v_reduce8(v4 lo, v4 hi)
     return wasm_f32x4_extract_lane(u, 0) + wasm_f32x4_extract_lane(u, 1);
 }
 
+/* The 4 x 4 transpose: row j of the result is lane j of a, b, c, d. */
+PLAB_INLINE void v_transpose4(v4 *a, v4 *b, v4 *c, v4 *d)
+{
+    v4 t0 = wasm_i32x4_shuffle(*a, *b, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(*a, *b, 2, 6, 3, 7);
+    v4 t2 = wasm_i32x4_shuffle(*c, *d, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(*c, *d, 2, 6, 3, 7);
+    *a = wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5);
+    *b = wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7);
+    *c = wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5);
+    *d = wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);
+}
+
 /* Tile sizes. gemm_nt: an NT_RN x NT_RO tile of (n, o) pairs, 2 accumulators each;
  * axpy form: one output row x AX_C1 vectors of columns (engines map v128 to 16 xmm registers on
  * x86-64). */
