@@ -3,8 +3,9 @@
  * kernels_neon.c, kernels_wasm.c). Each backend defines the v4/m4 types, the v_* wrappers
  * (v_ne, a != b true for NaN; v_or, the bits of a or b; v_movemask, lane j's mask as bit j),
  * v_reduce8, v_transpose4 (a 4 x 4 transpose) and its tile sizes (NT_RN, NT_RO, AX_RG, AX_C1,
- * AX_TB, AX_PANEL, SP_CB), then includes this file once; the bodies perform the scalar reference's IEEE operations in its
- * order (see kernels.h), so every 4-wide backend gives the same bits.
+ * AX_TB, AX_PANEL, SP_CB), then includes this file once; the bodies perform the scalar
+ * reference's IEEE operations in its order (see kernels.h), so every 4-wide backend gives the
+ * same bits.
  */
 #ifndef PLAB_KERNELS_4WIDE_H
 #define PLAB_KERNELS_4WIDE_H

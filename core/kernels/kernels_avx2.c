@@ -95,9 +95,9 @@ PLAB_INLINE v8 lt8(v8 a, v8 b)
 }
 
 /*
- * The exact tree (plab_reduce8) of 8 pairs' lanes at once: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))
- * of acc[p] lands in lane NT_LANE(p)'s place, i.e. the lanes hold the pairs 0, 2, 4, 6, 1, 3,
- * 5, 7. Level 1 adds the 128-bit halves of two pairs (t = l0+l4, l1+l5, l2+l6, l3+l7 per
+ * The exact tree (plab_reduce8) of 8 pairs' lanes at once: lane j of the result holds
+ * ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)) of acc[p] for p = 0, 2, 4, 6, 1, 3, 5, 7 in lanes
+ * j = 0..7. Level 1 adds the 128-bit halves of two pairs (t = l0+l4, l1+l5, l2+l6, l3+l7 per
  * half), level 2 gives u0 = t0+t2, u1 = t1+t3 of four pairs, level 3 u0+u1 of eight. Every add
  * is one node of the tree with plab_reduce8's operands.
  */
@@ -243,7 +243,7 @@ PLAB_INLINE void nt_blocks(const float *A, const float *W, const float *b, float
 /* nt_blocks for each RO, each its own function: one function holding all of them ran out of
  * general registers and reloaded the row pointers from the stack in its loops. */
 #define NT_BLOCKS(ro)                                                                              \
-    static __attribute__((noinline)) void nt_blocks##ro(const float *A, const float *W,           \
+    static __attribute__((noinline)) void nt_blocks##ro(const float *A, const float *W,            \
                                                         const float *b, float *Z, int N, int I,    \
                                                         int O, int o0, int o1)                     \
     {                                                                                              \
