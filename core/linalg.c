@@ -45,22 +45,29 @@ size_t plab_sv_work_bytes(int n, int H)
     return (k * k + 2 * k) * sizeof(double);
 }
 
-void plab_gram(const float *A, int n, int H, double *G)
+void plab_gram_upper(const float *A, int n, int H, double *G)
+{
+    for (int r = 0; r < n; r++) {
+        const float *a = A + (size_t)r * H;
+        for (int i = 0; i < H; i++) {
+            double ai = a[i];
+            if (ai == 0.0)
+                continue;
+            double *g = G + (size_t)i * (size_t)H;
+            for (int j = i; j < H; j++)
+                g[j] += ai * (double)a[j];
+        }
+    }
+}
+
+/* plab_gram with the upper triangle of AᵀA from gram_upper */
+static void gram_with(const float *A, int n, int H, double *G,
+                      void (*gram_upper)(const float *, int, int, double *))
 {
     if (H <= n) { /* G = AᵀA (H×H): row-by-row rank-1 updates of the upper triangle */
         size_t k = (size_t)H;
         memset(G, 0, k * k * sizeof(double));
-        for (int r = 0; r < n; r++) {
-            const float *a = A + (size_t)r * H;
-            for (int i = 0; i < H; i++) {
-                double ai = a[i];
-                if (ai == 0.0)
-                    continue;
-                double *g = G + (size_t)i * k;
-                for (int j = i; j < H; j++)
-                    g[j] += ai * (double)a[j];
-            }
-        }
+        gram_upper(A, n, H, G);
         for (size_t i = 0; i < k; i++)
             for (size_t j = 0; j < i; j++)
                 G[i * k + j] = G[j * k + i];
@@ -77,6 +84,11 @@ void plab_gram(const float *A, int n, int H, double *G)
             }
         }
     }
+}
+
+void plab_gram(const float *A, int n, int H, double *G)
+{
+    gram_with(A, n, H, G, plab_gram_upper);
 }
 
 /* Householder tridiagonalization (eigenvalues only): d gets the diagonal, e the
@@ -246,14 +258,22 @@ void plab_sym_eigvals_jacobi(double *G, int k, double *w)
 
 int plab_singular_values(const float *A, int n, int H, double *sv, void *work)
 {
+    return plab_singular_values_with(A, n, H, sv, work, NULL);
+}
+
+int plab_singular_values_with(const float *A, int n, int H, double *sv, void *work,
+                              void (*gram_upper)(const float *, int, int, double *))
+{
     if (n < 1 || H < 1)
         return 0;
+    if (!gram_upper)
+        gram_upper = plab_gram_upper;
     int k = n < H ? n : H;
     double *G = work, *w = G + (size_t)k * k, *e = w + k;
-    plab_gram(A, n, H, G);
+    gram_with(A, n, H, G, gram_upper);
     /* QL destroys G; keep nothing else, so recompute for the (never observed) fallback */
     if (plab_sym_eigvals(G, k, w, e) != 0) {
-        plab_gram(A, n, H, G);
+        gram_with(A, n, H, G, gram_upper);
         plab_sym_eigvals_jacobi(G, k, w);
     }
     double lmax = w[k - 1] > 0.0 ? w[k - 1] : 0.0;

@@ -27,6 +27,13 @@ int plab_singular_values(const float *A, int n, int H, double *sv, void *work);
 /* G (k, k), k = min(n, H): AᵀA when H <= n, else AAᵀ; both triangles written; double sums in
  * a fixed order (rows of A ascending). Zero entries of A are skipped (ReLU features). */
 void plab_gram(const float *A, int n, int H, double *G);
+/* The H <= n part of plab_gram: G's upper triangle (j >= i) += AᵀA by rank-1 updates, rows
+ * ascending, zero entries skipped; the scalar reference of the kernel table's gram_upper. */
+void plab_gram_upper(const float *A, int n, int H, double *G);
+/* plab_singular_values with the Gram matrix's upper triangle (when H <= n) from gram_upper, a
+ * kernel with plab_gram_upper's bits (kernels.h); NULL: plab_gram_upper. */
+int plab_singular_values_with(const float *A, int n, int H, double *sv, void *work,
+                              void (*gram_upper)(const float *, int, int, double *));
 
 /*
  * Eigenvalues of the symmetric matrix G (k, k) into w (k), ascending. G is destroyed.

@@ -83,11 +83,20 @@ static void dead_units(const plab_net *net, float **feats, int n, plab_task_row 
     int total = 0, dead = 0;
     for (int l = 0; l < net->desc.num_hidden; l++) {
         int w = net->layer[l].width, d = 0;
-        for (int i = 0; i < w; i++) {
-            double s = 0.0;
-            for (int r = 0; r < n; r++)
-                s += (double)feats[l][(size_t)r * w + i];
-            d += s == 0.0;
+        double s[256];
+        /* each unit's sum in probe order; rows outside, so the features are read in the order
+         * they lie (256 units at a time) */
+        for (int i0 = 0; i0 < w; i0 += 256) {
+            int iw = w - i0 < 256 ? w - i0 : 256;
+            for (int i = 0; i < iw; i++)
+                s[i] = 0.0;
+            for (int r = 0; r < n; r++) {
+                const float *f = feats[l] + (size_t)r * w + i0;
+                for (int i = 0; i < iw; i++)
+                    s[i] += (double)f[i];
+            }
+            for (int i = 0; i < iw; i++)
+                d += s[i] == 0.0;
         }
         row->layer_dead_pct[l] = 100.0 * d / w;
         dead += d;
@@ -164,7 +173,8 @@ static void ranks(const plab_net *net, float **feats, int n, void *work, double 
 {
     int L = net->desc.num_hidden;
     for (int l = 0; l < L; l++) {
-        int r = plab_singular_values(feats[l], n, net->layer[l].width, sv, work);
+        int r = plab_singular_values_with(feats[l], n, net->layer[l].width, sv, work,
+                                          net->k.gram_upper);
         row->layer_effective_rank[l] = plab_rank_effective(sv, r);
         if (l == L - 1) {
             row->effective_rank = row->layer_effective_rank[l];

@@ -90,7 +90,7 @@ EOF
 flags=(-std=c11 -ffp-contract=off -fno-fast-math -Wall -Wextra -Wshadow -Wno-unused-parameter
        -Werror -static)
 sources=("$root/tests/test_kernels.c" "$root/tests/support/testutil.c" "$root"/core/kernels/*.c
-         "$root/core/rng.c" "$root/core/mathf.c")
+         "$root/core/rng.c" "$root/core/mathf.c" "$root/core/linalg.c")
 includes=(-I"$work/shim" -I"$root/core/include" -I"$root/core" -I"$root/tests/support")
 
 status=0

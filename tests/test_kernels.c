@@ -771,6 +771,56 @@ static void test_activation_special_values(void **state)
  * flush and overflow boundaries and their neighbours, +-0, subnormals, quiet and signaling NaNs
  * with payloads, +-inf),
  * random values, every length up to 40 (tails) and in place. */
+/* gram_upper (the probe metrics' Gram matrix) against the scalar reference, bit for bit, on
+ * every backend and family: zero and -0 entries skipped, inf and NaN among the others, G
+ * accumulated onto nonzero values, every tail of the vector width. */
+static void test_gram_upper_matches_scalar(void **state)
+{
+    (void)state;
+    static const int shapes[][2] = {{1, 1}, {3, 2}, {5, 7}, {9, 8}, {17, 9}, {40, 33},
+                                    {64, 17}, {100, 100}, {30, 101}};
+    plab_rng rng;
+    plab_rng_seed(&rng, 11, PLAB_STREAM_DATA, 7);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int n = shapes[s][0], H = shapes[s][1];
+        float *A = malloc(sizeof(float) * (size_t)n * H);
+        double *G0 = malloc(sizeof(double) * (size_t)H * H), *want = malloc(sizeof(double) * (size_t)H * H),
+               *got = malloc(sizeof(double) * (size_t)H * H);
+        assert_true(A && G0 && want && got);
+        for (int special = 0; special < 2; special++) {
+            for (size_t i = 0; i < (size_t)n * H; i++) {
+                double u = plab_rng_uniform(&rng);
+                A[i] = u < 0.3 ? 0.0f : u < 0.4 ? -0.0f : (float)(4.0 * plab_rng_uniform(&rng) - 2.0);
+            }
+            if (special) /* one inf or NaN: its products with the skipped zeros would be NaN */
+                A[plab_rng_below(&rng, (uint32_t)(n * H))] = draw_special(&rng);
+            for (size_t i = 0; i < (size_t)H * H; i++)
+                G0[i] = plab_rng_uniform(&rng) - 0.5;
+            memcpy(want, G0, sizeof(double) * (size_t)H * H);
+            plab_kernels_scalar()->gram_upper(A, n, H, want);
+            for (int fam = 0; fam < 2; fam++)
+                for (int id = 0; id < PLAB_KERNELS_COUNT; id++) {
+                    plab_kernels k;
+                    if (plab_kernels_fill_family((plab_kernels_id)id, fam ? PLAB_FAMILY_FMA : PLAB_FAMILY_STRICT,
+                                                 &k) != PLAB_OK)
+                        continue;
+                    memcpy(got, G0, sizeof(double) * (size_t)H * H);
+                    k.gram_upper(A, n, H, got);
+                    for (size_t i = 0; i < (size_t)H * H; i++)
+                        if (memcmp(&got[i], &want[i], sizeof(double)) != 0 &&
+                            !(isnan(got[i]) && isnan(want[i])))
+                            fail_msg("%s (%s) gram_upper n=%d H=%d: G[%zu] = %a, scalar %a",
+                                     plab_kernels_name(k.id), fam ? "fma" : "strict", n, H, i,
+                                     got[i], want[i]);
+                }
+        }
+        free(A);
+        free(G0);
+        free(want);
+        free(got);
+    }
+}
+
 static void test_expf_matches_scalar(void **state)
 {
     (void)state;
@@ -1466,6 +1516,7 @@ int main(void)
         cmocka_unit_test(test_activation_special_values),
         cmocka_unit_test(test_adamw_flush),
         cmocka_unit_test(test_expf_matches_scalar),
+        cmocka_unit_test(test_gram_upper_matches_scalar),
         cmocka_unit_test(test_fused_sgd),
         cmocka_unit_test(test_fma_gemms_match_fmaf_reference),
         cmocka_unit_test(test_fma_fused_sgd),

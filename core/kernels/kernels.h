@@ -113,6 +113,11 @@ typedef struct plab_kernels {
     float (*asum)(const float *x, size_t n);
     /* sum of x (dot form) */
     float (*sum)(const float *x, size_t n);
+    /* The probe metrics' Gram matrix (linalg.h plab_gram, H <= n): G(H,H)'s upper triangle
+     * (j >= i) += A(n,H)ᵀA in double: for each row r in increasing order and each i whose
+     * A[r,i] is not +-0, G[i,j] += (double)A[r,i] (double)A[r,j], j = i..H-1. Each element's
+     * additions are in row order, so a vector form over j gives the same bits. */
+    void (*gram_upper)(const float *A, int n, int H, double *G);
 
     /*
      * The first layer on sparse inputs (MNIST: about 80 % of the pixels are 0). Both work on

@@ -94,6 +94,44 @@ PLAB_INLINE v8 lt8(v8 a, v8 b)
     return _mm256_cmp_ps(a, b, _CMP_LT_OQ);
 }
 
+/* The probe metrics' Gram matrix (kernels.h gram_upper): 4 rows of A at a time, so that each
+ * load and store of a G row serves all their terms (G of 100 units is 80 KB, beyond L1); per
+ * element the terms are added one after the other in row order, as plab_gram_upper, 4
+ * doubles at a time (the multiply and the add stay separate in both families). */
+static void gram_upper(const float *A, int n, int H, double *G)
+{
+    for (int r0 = 0; r0 < n; r0 += 4) {
+        int nr = n - r0 < 4 ? n - r0 : 4;
+        for (int i = 0; i < H; i++) {
+            const float *t[4];
+            double f[4];
+            int m = 0;
+            for (int q = 0; q < nr; q++) {
+                const float *a = A + (size_t)(r0 + q) * H;
+                if (a[i] != 0.0f) {
+                    t[m] = a;
+                    f[m++] = a[i];
+                }
+            }
+            double *g = G + (size_t)i * (size_t)H;
+            int j = i;
+            for (; m && j + 4 <= H; j += 4) {
+                __m256d s = _mm256_loadu_pd(g + j);
+                for (int q = 0; q < m; q++)
+                    s = _mm256_add_pd(s, _mm256_mul_pd(_mm256_set1_pd(f[q]),
+                                                       _mm256_cvtps_pd(_mm_loadu_ps(t[q] + j))));
+                _mm256_storeu_pd(g + j, s);
+            }
+            for (; m && j < H; j++) {
+                double s = g[j];
+                for (int q = 0; q < m; q++)
+                    s += f[q] * (double)t[q][j];
+                g[j] = s;
+            }
+        }
+    }
+}
+
 /*
  * The exact tree (plab_reduce8) of 8 pairs' lanes at once: lane j of the result holds
  * ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)) of acc[p] for p = 0, 2, 4, 6, 1, 3, 5, 7 in lanes
@@ -1199,6 +1237,7 @@ void FILL_AVX2(plab_kernels *k)
     k->fused_sgd = fused_sgd;
     k->fuse_better = fuse_better;
     k->asum = asum;
+    k->gram_upper = gram_upper;
     k->sum = sum;
     k->expf_n = expf_n;
     k->sparse_nt = sparse_nt;

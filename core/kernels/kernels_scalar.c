@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "kernels.h"
+#include "linalg.h"
 
 float plab_reduce8(const float l[8])
 {
@@ -292,7 +293,7 @@ static const plab_kernels scalar_table = {
     sgd, momentum, adamw,
     fused_sgd, plab_fuse_small_batch,
     expf_n,
-    asum, sum,
+    asum, sum, plab_gram_upper,
     sparse_nt_ref, sparse_sgd_ref,
 };
 

@@ -44,6 +44,7 @@ typedef struct perm_state {
     int pos;              /* next index into order */
     plab_rng rng;         /* task sub-stream (continues for re-shuffles) */
     uint32_t *perm;       /* (D) pixel permutation: x~_j = x_perm[j] */
+    uint32_t *inv;        /* (D) its inverse: x~_inv[p] = x_p */
     uint32_t *order;      /* (n) example order */
     uint32_t *scratch;    /* (n) probe sampling */
     int32_t *label_map;   /* (C) */
@@ -136,7 +137,7 @@ static void shape(const plab_config *c, const plab_dataset *d, plab_problem_shap
 }
 
 /* Offsets of the arrays that follow the struct; bytes total. */
-static size_t layout(const plab_config *c, const plab_dataset *d, size_t off[8])
+static size_t layout(const plab_config *c, const plab_dataset *d, size_t off[9])
 {
     int n, D, C, src = source_of(c);
     dims(c, d, &n, &D, &C);
@@ -146,6 +147,7 @@ static size_t layout(const plab_config *c, const plab_dataset *d, size_t off[8])
     off[1] = plab_plan_add(&p, (size_t)n, sizeof(uint32_t));
     off[2] = plab_plan_add(&p, (size_t)n, sizeof(uint32_t));
     off[3] = plab_plan_add(&p, (size_t)C, sizeof(int32_t));
+    off[8] = plab_plan_add(&p, (size_t)D, sizeof(uint32_t));
     off[4] = off[5] = off[6] = off[7] = 0;
     if (generated(src)) {
         size_t protos = src == SRC_SYNTHETIC  ? (size_t)C
@@ -162,7 +164,7 @@ static size_t layout(const plab_config *c, const plab_dataset *d, size_t off[8])
 
 static size_t state_bytes(const plab_config *c, const plab_dataset *d)
 {
-    size_t off[8];
+    size_t off[9];
     return layout(c, d, off);
 }
 
@@ -247,7 +249,7 @@ static void generate_rlabels(perm_state *s, plab_rng *r)
 
 static plab_status init(void *state, const plab_config *c, const plab_dataset *d)
 {
-    size_t off[8];
+    size_t off[9];
     layout(c, d, off);
     perm_state *s = state;
     char *base = state;
@@ -264,6 +266,7 @@ static plab_status init(void *state, const plab_config *c, const plab_dataset *d
     s->order = (uint32_t *)(base + off[1]);
     s->scratch = (uint32_t *)(base + off[2]);
     s->label_map = (int32_t *)(base + off[3]);
+    s->inv = (uint32_t *)(base + off[8]);
     for (int i = 0; i < 256; i++)
         s->lut[i] = (float)i / 255.0f;
     if (generated(s->source)) {
@@ -303,6 +306,8 @@ static void begin_task(void *state, int k)
         s->perm[j] = (uint32_t)j;
     if (s->permute)
         shuffle(s->perm, s->D, &s->rng);
+    for (int j = 0; j < s->D; j++)
+        s->inv[s->perm[j]] = (uint32_t)j;
     if (s->task_labels)
         for (int i = 0; i < s->n; i++)
             s->task_labels[i] = (uint8_t)plab_rng_below(&s->rng, (uint32_t)s->C);
@@ -316,19 +321,54 @@ static void begin_task(void *state, int k)
     s->pos = 0;
 }
 
-/* Writes image idx under the task's pixel permutation into x (D floats). */
+/* Writes image idx under the task's pixel permutation into x (D floats): x[j] = lut[img[perm[j]]].
+ * About 80 % of an MNIST image is 0 and lut[0] is +0.0f, so x is cleared and only the words of
+ * 8 pixels that hold a nonzero one are written, where the permutation sends each pixel (the
+ * same values). The gather of every pixel had taken 18 % of a pmnist-h100 run. */
 static void permuted_image(const perm_state *s, uint32_t idx, float *x)
 {
     const uint8_t *img = s->data->images + (size_t)idx * s->D;
-    for (int j = 0; j < s->D; j++)
-        x[j] = s->lut[img[s->perm[j]]];
+    memset(x, 0, (size_t)s->D * sizeof *x);
+    int p = 0;
+    for (; p + 8 <= s->D; p += 8) {
+        uint64_t w;
+        memcpy(&w, img + p, sizeof w);
+        if (!w)
+            continue;
+        for (int q = p; q < p + 8; q++) /* a zero pixel rewrites +0.0f: no branch to mispredict */
+            x[s->inv[q]] = s->lut[img[q]];
+    }
+    for (; p < s->D; p++)
+        if (img[p])
+            x[s->inv[p]] = s->lut[img[p]];
 }
+
+/* Asks for the cache lines of image idx ahead of its use: the images are visited in a random
+ * order, and waiting for each one's lines from memory took most of next_batch's time. */
+static void prefetch_image(const perm_state *s, uint32_t idx)
+{
+#if defined(__GNUC__)
+    const char *img = (const char *)s->data->images + (size_t)idx * s->D;
+    for (int p = 0; p < s->D; p += 64)
+        __builtin_prefetch(img + p);
+    __builtin_prefetch(img + s->D - 1);
+#else
+    (void)s;
+    (void)idx;
+#endif
+}
+
+#define PREFETCH_AHEAD 4 /* images */
 
 static void next_batch(void *state, float *X, int32_t *labels, float *targets)
 {
     perm_state *s = state;
     (void)targets;
+    for (int r = 0; r < PREFETCH_AHEAD && s->pos + r < s->n; r++)
+        prefetch_image(s, s->order[s->pos + r]);
     for (int r = 0; r < s->m; r++) {
+        if (s->pos + PREFETCH_AHEAD < s->n)
+            prefetch_image(s, s->order[s->pos + PREFETCH_AHEAD]);
         if (s->pos == s->n) { /* more steps than one pass: a fresh shuffle continues */
             shuffle(s->order, s->n, &s->rng);
             s->pos = 0;
@@ -347,11 +387,17 @@ static void probe(void *state, int n, plab_rng *rng, float *X)
         s->scratch[i] = (uint32_t)i;
     if (n > s->n)
         n = s->n;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++) { /* the draws first, then the images, prefetched ahead */
         uint32_t j = (uint32_t)i + plab_rng_below(rng, (uint32_t)(s->n - i));
         uint32_t t = s->scratch[i];
         s->scratch[i] = s->scratch[j];
         s->scratch[j] = t;
+    }
+    for (int i = 0; i < n && i < PREFETCH_AHEAD; i++)
+        prefetch_image(s, s->scratch[i]);
+    for (int i = 0; i < n; i++) {
+        if (i + PREFETCH_AHEAD < n)
+            prefetch_image(s, s->scratch[i + PREFETCH_AHEAD]);
         permuted_image(s, s->scratch[i], X + (size_t)i * s->D);
     }
 }
