@@ -116,7 +116,8 @@ typedef struct plab_kernels {
     /* The probe metrics' Gram matrix (linalg.h plab_gram, H <= n): G(H,H)'s upper triangle
      * (j >= i) += A(n,H)ᵀA in double: for each row r in increasing order and each i whose
      * A[r,i] is not +-0, G[i,j] += (double)A[r,i] (double)A[r,j], j = i..H-1. Each element's
-     * additions are in row order, so a vector form over j gives the same bits. */
+     * additions are in row order, so a vector form over j gives the same bits; with A finite a
+     * backend may also add the zero terms (the sums never become -0.0, so they change no bit). */
     void (*gram_upper)(const float *A, int n, int H, double *G);
 
     /*
