@@ -154,11 +154,10 @@ int main(int argc, char **argv)
             /* the parts, as plab_metrics_probe does them */
             a = now();
             for (int s = 0; s < n; s += B) {
-                int m = n - s < B ? n - s : B;
-                plab_net_infer(net, X + (size_t)s * D, m);
+                float *h[PLAB_MAX_HIDDEN];
                 for (int l = 0; l < L; l++)
-                    memcpy(F[l] + (size_t)s * net->layer[l].width, net->layer[l].h,
-                           (size_t)m * net->layer[l].width * sizeof(float));
+                    h[l] = F[l] + (size_t)s * net->layer[l].width;
+                plab_net_infer_features(net, X + (size_t)s * D, n - s < B ? n - s : B, h);
             }
             b = now();
             double gram = 0, eig = 0;

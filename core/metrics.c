@@ -60,18 +60,17 @@ void plab_metrics_clear_probe(plab_task_row *row)
         row->layer_dead_pct[l] = row->layer_effective_rank[l] = NAN;
 }
 
-/* Runs the probe set through the net in batches, gathering each hidden layer's features
- * into feats[l] (n, width_l). */
+/* Runs the probe set through the net in batches, each hidden layer writing its features
+ * straight into feats[l] (n, width_l). */
 static void gather(plab_net *net, const float *X, int n, float **feats)
 {
-    int D = net->desc.input_dim, B = net->desc.max_batch;
+    int D = net->desc.input_dim, B = net->desc.max_batch, L = net->desc.num_hidden;
     for (int r = 0; r < n; r += B) {
         int b = n - r < B ? n - r : B;
-        plab_net_infer(net, X + (size_t)r * D, b);
-        for (int l = 0; l < net->desc.num_hidden; l++) {
-            int w = net->layer[l].width;
-            memcpy(feats[l] + (size_t)r * w, net->layer[l].h, (size_t)b * w * sizeof(float));
-        }
+        float *h[PLAB_MAX_HIDDEN];
+        for (int l = 0; l < L; l++)
+            h[l] = feats[l] + (size_t)r * net->layer[l].width;
+        plab_net_infer_features(net, X + (size_t)r * D, b, h);
     }
 }
 

@@ -576,13 +576,14 @@ static float mse(const float *z, const float *t, float *dz, int n, int D)
 
 /* ------------------------------------------------------------------ passes */
 
-/* The layers' forward pass on n rows of x; leaves every activation in the cache. */
-static void forward_layers(plab_net *net, const float *x, int n)
+/* The forward pass of the first `layers` layers on n rows of x; leaves every activation in the
+ * cache. */
+static void forward_layers(plab_net *net, const float *x, int n, int layers)
 {
     const float *in = x;
     net->x_sparse = sparse_first(net, x, n);
     net->first_done = 0;
-    for (int j = 0; j < net->num_layers; j++) {
+    for (int j = 0; j < layers; j++) {
         plab_layer *L = &net->layer[j];
         if (j == 0 && net->x_sparse) {
             net->sparse_fwd++;
@@ -612,8 +613,32 @@ plab_status plab_net_infer(plab_net *net, const float *x, int n)
 {
     if (!x || n < 1 || n > net->desc.max_batch)
         return PLAB_E_INVALID;
-    forward_layers(net, x, n);
+    forward_layers(net, x, n, net->num_layers);
     net->n = 0; /* no loss gradient: a backward pass must follow a plab_net_forward */
+    return PLAB_OK;
+}
+
+plab_status plab_net_infer_features(plab_net *net, const float *x, int n, float *const *h)
+{
+    if (!x || !h || n < 1 || n > net->desc.max_batch)
+        return PLAB_E_INVALID;
+    float *keep_h[PLAB_MAX_HIDDEN];
+    const float *keep_a[PLAB_MAX_HIDDEN];
+    int L = net->desc.num_hidden;
+    for (int l = 0; l < L; l++) { /* the features go to h[l]; so does a_l when it is h_l */
+        plab_layer *ly = &net->layer[l];
+        keep_h[l] = ly->h;
+        keep_a[l] = ly->a;
+        if (ly->a == ly->h)
+            ly->a = h[l];
+        ly->h = h[l];
+    }
+    forward_layers(net, x, n, L);
+    for (int l = 0; l < L; l++) {
+        net->layer[l].h = keep_h[l];
+        net->layer[l].a = keep_a[l];
+    }
+    net->n = 0;
     return PLAB_OK;
 }
 
@@ -635,7 +660,7 @@ plab_status plab_net_forward(plab_net *net, const float *x, const int32_t *label
     net->n = n;
     net->labels = labels;
     net->targets = targets;
-    forward_layers(net, x, n);
+    forward_layers(net, x, n, net->num_layers);
     const plab_layer *out = &net->layer[net->num_layers - 1];
     float l;
     int right = 0;

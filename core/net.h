@@ -111,6 +111,13 @@ void plab_net_w_written(plab_net *net);
 plab_status plab_net_backward_first_sgd(plab_net *net, plab_backward_hook hook, void *hook_ctx,
                                         float lr, float keep);
 
+/*
+ * plab_net_infer's hidden layers only: hidden layer l writes its features h_l (n, width_l) to
+ * h[l] instead of the net's buffer, and the output layer is skipped. The probe metrics gather
+ * their 1,500 rows so, without copying them out of the net. The net's h_l are then stale.
+ */
+plab_status plab_net_infer_features(plab_net *net, const float *x, int n, float *const *h);
+
 /* Activation gain of the Kaiming schemes for an activation. */
 double plab_act_gain(plab_activation act);
 

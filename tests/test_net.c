@@ -6,7 +6,8 @@
  *   - plab's float forward/backward (every backend) against that reference, and every backend
  *     bit-identical to scalar;
  *   - initialization statistics, draw order, tensor table and parameter counts;
- *   - argmax ties, bad arguments, backward hooks (order, and rows reset mid-backward).
+ *   - argmax ties, bad arguments, backward hooks (order, and rows reset mid-backward);
+ *   - plab_net_infer_features (the probe forward) against plab_net_infer.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net.h"
 #include "plab.h"
 #include "refnet.h"
 #include "testutil.h"
@@ -741,6 +743,72 @@ static void test_unsupported_backend(void **state)
         print_message("every backend is available here; nothing unsupported to try\n");
 }
 
+/* plab_net_infer_features (the probe metrics' forward) writes each hidden layer's features,
+ * bit for bit those plab_net_infer leaves in the net, into the caller's buffers, and leaves the
+ * net's own buffers in place: every activation, with LN and skips, and a 784-input net on
+ * mostly-zero rows (the sparse first-layer kernels), on every backend. */
+static void test_infer_features(void **state)
+{
+    (void)state;
+    plab_kernels_id be[PLAB_KERNELS_COUNT];
+    int nb = test_backends(be);
+    enum { N = 30, WMAX = 200, DMAX = 784 };
+    static float x[N * DMAX * 3 / 2], want[3][N * WMAX], got[3][N * WMAX], out[N * 8];
+    plab_rng rng;
+    plab_rng_seed(&rng, 5, PLAB_STREAM_DATA, 0);
+    for (int b = 0; b < nb; b++)
+        for (size_t ai = 0; ai < sizeof all_acts / sizeof all_acts[0]; ai++)
+            for (int cfg = 0; cfg < 4; cfg++) { /* plain, LN, skip, 784-input sparse rows */
+                plab_net_desc d = make_desc(all_acts[ai], cfg == 1, cfg == 2,
+                                            PLAB_LOSS_SOFTMAX_XENT, 1);
+                if (cfg == 3) {
+                    d.input_dim = 784;
+                    d.widths[0] = d.widths[1] = d.widths[2] = 100;
+                }
+                plab_net *net = NULL;
+                assert_int_equal(plab_net_create(&d, be[b], NULL, &net), PLAB_OK);
+                plab_rng init;
+                plab_rng_seed(&init, 9 + ai, PLAB_STREAM_INIT, (uint64_t)cfg);
+                plab_net_init_params(net, &init);
+                for (int i = 0; i < N * d.input_dim * 3 / 2; i++) {
+                    double u = plab_rng_uniform(&rng);
+                    x[i] = cfg == 3 && u < 0.8 ? 0.0f : (float)(2.0 * plab_rng_uniform(&rng) - 1.0);
+                }
+                for (int n = 1; n <= N; n += N - 1) {
+                    assert_int_equal(plab_net_infer(net, x, n), PLAB_OK);
+                    for (int l = 0; l < 3; l++)
+                        memcpy(want[l], plab_net_features(net, l),
+                               sizeof(float) * (size_t)n * net->layer[l].width);
+                    memcpy(out, plab_net_output(net), sizeof(float) * (size_t)n * d.output_dim);
+                    /* other rows first, so that the net's buffers hold other values */
+                    assert_int_equal(plab_net_infer(net, x + (size_t)N * d.input_dim / 2, n),
+                                     PLAB_OK);
+                    memset(got, 0xA5, sizeof got);
+                    float *h[3] = {got[0], got[1], got[2]};
+                    assert_int_equal(plab_net_infer_features(net, x, n, h), PLAB_OK);
+                    for (int l = 0; l < 3; l++)
+                        if (memcmp(got[l], want[l],
+                                   sizeof(float) * (size_t)n * net->layer[l].width) != 0)
+                            fail_msg("%s act %s cfg %d n %d: layer %d's features differ",
+                                     plab_kernels_name(be[b]), act_names[ai], cfg, n, l);
+                    /* the net's buffers are its own again: the same pass gives the same */
+                    for (int l = 0; l < 3; l++)
+                        assert_ptr_not_equal(plab_net_features(net, l), got[l]);
+                    assert_int_equal(plab_net_infer(net, x, n), PLAB_OK);
+                    assert_memory_equal(plab_net_output(net), out,
+                                        sizeof(float) * (size_t)n * d.output_dim);
+                    assert_memory_equal(plab_net_features(net, 2), want[2],
+                                        sizeof(float) * (size_t)n * net->layer[2].width);
+                }
+                float *h[3] = {got[0], got[1], got[2]};
+                assert_int_equal(plab_net_infer_features(net, x, 0, h), PLAB_E_INVALID);
+                assert_int_equal(plab_net_infer_features(net, x, N + 1, h), PLAB_E_INVALID);
+                assert_int_equal(plab_net_infer_features(net, NULL, 1, h), PLAB_E_INVALID);
+                assert_int_equal(plab_net_infer_features(net, x, 1, NULL), PLAB_E_INVALID);
+                plab_net_destroy(net);
+            }
+}
+
 /* ------------------------------------------------------------------ hooks */
 
 typedef struct hook_log {
@@ -925,6 +993,7 @@ int main(void)
         cmocka_unit_test(test_desc_check_rejects),
         cmocka_unit_test(test_forward_backward_bad_args),
         cmocka_unit_test(test_unsupported_backend),
+        cmocka_unit_test(test_infer_features),
         cmocka_unit_test(test_hook_order),
         cmocka_unit_test(test_hook_reset_mid_backward),
     };
