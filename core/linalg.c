@@ -91,110 +91,133 @@ void plab_gram(const float *A, int n, int H, double *G)
     gram_with(A, n, H, G, plab_gram_upper);
 }
 
-/* Householder tridiagonalization (eigenvalues only): d gets the diagonal, e the
- * sub-diagonal in e[1..k) (e[0] = 0). a is destroyed. */
-static void tridiagonalize(double *a, int k, double *d, double *e)
-{
-#define A(i, j) a[(size_t)(i) * (size_t)k + (size_t)(j)]
-    for (int i = k - 1; i > 0; i--) {
-        int l = i - 1;
-        double h = 0.0;
-        if (l > 0) {
-            double scale = 0.0;
-            for (int j = 0; j <= l; j++)
-                scale += dabs(A(i, j));
-            if (scale == 0.0) {
-                e[i] = A(i, l);
-            } else {
-                for (int j = 0; j <= l; j++) {
-                    A(i, j) /= scale;
-                    h += A(i, j) * A(i, j);
-                }
-                double f = A(i, l);
-                double g = f >= 0.0 ? -dsqrt(h) : dsqrt(h);
-                e[i] = scale * g;
-                h -= f * g;
-                A(i, l) = f - g;
-                f = 0.0;
-                for (int j = 0; j <= l; j++) {
-                    g = 0.0;
-                    for (int m = 0; m <= j; m++)
-                        g += A(j, m) * A(i, m);
-                    for (int m = j + 1; m <= l; m++)
-                        g += A(m, j) * A(i, m);
-                    e[j] = g / h;
-                    f += e[j] * A(i, j);
-                }
-                double hh = f / (h + h);
-                for (int j = 0; j <= l; j++) {
-                    f = A(i, j);
-                    g = e[j] - hh * f;
-                    e[j] = g;
-                    for (int m = 0; m <= j; m++)
-                        A(j, m) -= f * e[m] + g * A(i, m);
-                }
-            }
-        } else {
-            e[i] = A(i, l);
-        }
-        d[i] = h;
-    }
-    e[0] = 0.0;
-    for (int i = 0; i < k; i++)
-        d[i] = A(i, i);
-#undef A
-}
+#define PLAB_TRIDIAG_NAME plab_tridiagonalize
+#include "linalg_tridiag.h"
 
-/* Implicit QL on the tridiagonal (d, e[1..k)); eigenvalues left in d. 0, or -1 if an
- * eigenvalue needs more than 60 iterations. */
-static int tridiagonal_ql(double *d, double *e, int k)
+/*
+ * Implicit QL (tql1) on tridiagonals (d, e[1..k)), eigenvalues left in d, as a state machine
+ * that does one rotation per call, so that several tridiagonals advance in turn: each rotation
+ * waits on the one before it (two divisions, a square root and a division in a row, about 85
+ * cycles here), and the rotations of independent tridiagonals overlap in the processor. Each
+ * tridiagonal gets exactly tql1's operations in tql1's order.
+ */
+typedef struct ql_lane {
+    double *d, *e;
+    int k, l, m, i, iter;
+    double s, c, p, g, r;
+    int state; /* QL_FIND, QL_ROTATE, QL_DONE or QL_FAILED */
+} ql_lane;
+
+enum { QL_FIND, QL_ROTATE, QL_DONE, QL_FAILED };
+
+static void ql_start(ql_lane *q, double *d, double *e, int k)
 {
     for (int i = 1; i < k; i++)
         e[i - 1] = e[i];
     if (k > 0)
         e[k - 1] = 0.0;
-    for (int l = 0; l < k; l++) {
-        int iter = 0, m;
-        do {
+    q->d = d;
+    q->e = e;
+    q->k = k;
+    q->l = 0;
+    q->iter = 0;
+    q->state = k > 0 ? QL_FIND : QL_DONE;
+}
+
+/* The end of a sweep: tql1's d[l] -= p; e[l] = g; e[m] = 0, then the next search. */
+static void ql_sweep_end(ql_lane *q)
+{
+    q->d[q->l] -= q->p;
+    q->e[q->l] = q->g;
+    q->e[q->m] = 0.0;
+    q->state = QL_FIND;
+}
+
+/* One step of lane q: the search for the next sweep (and its set-up), or one rotation. */
+static void ql_step(ql_lane *q)
+{
+    double *d = q->d, *e = q->e;
+    if (q->state == QL_FIND) {
+        int l = q->l, m, k = q->k;
+        for (;;) { /* tql1's do { ... } while (m != l), over l */
             for (m = l; m < k - 1; m++) {
                 double dd = dabs(d[m]) + dabs(d[m + 1]);
                 if (dabs(e[m]) <= DBL_EPSILON * dd)
                     break;
             }
-            if (m != l) {
-                if (iter++ == 60)
-                    return -1;
-                double g = (d[l + 1] - d[l]) / (2.0 * e[l]);
-                double r = hypot2(g, 1.0);
-                g = d[m] - d[l] + e[l] / (g + (g >= 0.0 ? dabs(r) : -dabs(r)));
-                double s = 1.0, c = 1.0, p = 0.0;
-                int i;
-                for (i = m - 1; i >= l; i--) {
-                    double f = s * e[i], b = c * e[i];
-                    r = hypot2(f, g);
-                    e[i + 1] = r;
-                    if (r == 0.0) { /* underflow: deflate and restart */
-                        d[i + 1] -= p;
-                        e[m] = 0.0;
-                        break;
-                    }
-                    s = f / r;
-                    c = g / r;
-                    g = d[i + 1] - p;
-                    r = (d[i] - g) * s + 2.0 * c * b;
-                    p = s * r;
-                    d[i + 1] = g + p;
-                    g = c * r - b;
-                }
-                if (r == 0.0 && i >= l)
-                    continue;
-                d[l] -= p;
-                e[l] = g;
-                e[m] = 0.0;
+            if (m != l)
+                break;
+            if (++l == k) {
+                q->state = QL_DONE;
+                return;
             }
-        } while (m != l);
+            q->iter = 0;
+        }
+        q->l = l;
+        if (q->iter++ == 60) {
+            q->state = QL_FAILED;
+            return;
+        }
+        double g = (d[l + 1] - d[l]) / (2.0 * e[l]);
+        double r = hypot2(g, 1.0);
+        q->g = d[m] - d[l] + e[l] / (g + (g >= 0.0 ? dabs(r) : -dabs(r)));
+        q->r = r;
+        q->s = q->c = 1.0;
+        q->p = 0.0;
+        q->m = m;
+        q->i = m - 1;
+        q->state = QL_ROTATE;
+        return;
     }
-    return 0;
+    int i = q->i;
+    double s = q->s, c = q->c, p = q->p, g = q->g;
+    double f = s * e[i], b = c * e[i];
+    double r = hypot2(f, g);
+    e[i + 1] = r;
+    if (r == 0.0) { /* underflow: deflate and restart the sweep (tql1's continue) */
+        d[i + 1] -= p;
+        e[q->m] = 0.0;
+        q->state = QL_FIND;
+        return;
+    }
+    s = f / r;
+    c = g / r;
+    g = d[i + 1] - p;
+    r = (d[i] - g) * s + 2.0 * c * b;
+    p = s * r;
+    d[i + 1] = g + p;
+    g = c * r - b;
+    q->s = s;
+    q->c = c;
+    q->p = p;
+    q->g = g;
+    q->r = r;
+    if (--q->i < q->l)
+        ql_sweep_end(q);
+}
+
+int plab_tridiag_eigvals_many(int count, double *const *d, double *const *e, const int *k,
+                              int *status)
+{
+    ql_lane lane[PLAB_QL_MAX_LANES];
+    if (count < 0 || count > PLAB_QL_MAX_LANES)
+        return -1;
+    for (int q = 0; q < count; q++)
+        ql_start(&lane[q], d[q], e[q], k[q]);
+    int busy = count, failed = 0;
+    while (busy) {
+        busy = 0;
+        for (int q = 0; q < count; q++)
+            if (lane[q].state < QL_DONE) {
+                ql_step(&lane[q]);
+                busy++;
+            }
+    }
+    for (int q = 0; q < count; q++) {
+        status[q] = lane[q].state == QL_FAILED ? -1 : 0;
+        failed |= lane[q].state == QL_FAILED;
+    }
+    return failed ? -1 : 0;
 }
 
 static int cmp_double(const void *pa, const void *pb)
@@ -207,8 +230,9 @@ int plab_sym_eigvals(double *G, int k, double *w, double *e)
 {
     if (k < 1)
         return 0;
-    tridiagonalize(G, k, w, e);
-    if (tridiagonal_ql(w, e, k) != 0)
+    plab_tridiagonalize(G, k, w, e);
+    int status;
+    if (plab_tridiag_eigvals_many(1, &w, &e, &k, &status) != 0)
         return -1;
     qsort(w, (size_t)k, sizeof *w, cmp_double);
     return 0;
@@ -258,31 +282,66 @@ void plab_sym_eigvals_jacobi(double *G, int k, double *w)
 
 int plab_singular_values(const float *A, int n, int H, double *sv, void *work)
 {
-    return plab_singular_values_with(A, n, H, sv, work, NULL);
-}
-
-int plab_singular_values_with(const float *A, int n, int H, double *sv, void *work,
-                              void (*gram_upper)(const float *, int, int, double *))
-{
     if (n < 1 || H < 1)
         return 0;
-    if (!gram_upper)
-        gram_upper = plab_gram_upper;
-    int k = n < H ? n : H;
-    double *G = work, *w = G + (size_t)k * k, *e = w + k;
-    gram_with(A, n, H, G, gram_upper);
-    /* QL destroys G; keep nothing else, so recompute for the (never observed) fallback */
-    if (plab_sym_eigvals(G, k, w, e) != 0) {
-        gram_with(A, n, H, G, gram_upper);
-        plab_sym_eigvals_jacobi(G, k, w);
+    plab_singular_values_many(1, &A, n, &H, &sv, work, NULL);
+    return n < H ? n : H;
+}
+
+size_t plab_sv_many_work_bytes(int count, int n, const int *H)
+{
+    if (count < 0 || count > PLAB_QL_MAX_LANES || n < 1)
+        return 0;
+    size_t kmax = 0, de = 0;
+    for (int l = 0; l < count; l++) {
+        if (H[l] < 1)
+            return 0;
+        size_t k = (size_t)(n < H[l] ? n : H[l]);
+        kmax = k > kmax ? k : kmax;
+        de += 2 * k;
     }
-    double lmax = w[k - 1] > 0.0 ? w[k - 1] : 0.0;
-    double floor_ = (double)k * DBL_EPSILON * lmax;
-    for (int i = 0; i < k; i++) {
-        double l = w[k - 1 - i];
-        sv[i] = l > floor_ ? dsqrt(l) : 0.0;
+    if (kmax > SIZE_MAX / sizeof(double) / (kmax + 2) ||
+        de > SIZE_MAX / sizeof(double) - kmax * kmax)
+        return 0;
+    return (kmax * kmax + de) * sizeof(double);
+}
+
+void plab_singular_values_many(int count, const float *const *A, int n, const int *H,
+                               double *const *sv, void *work, const plab_sv_kernels *kk)
+{
+    void (*gram_upper)(const float *, int, int, double *) = kk ? kk->gram_upper : plab_gram_upper;
+    void (*tridiag)(double *, int, double *, double *) = kk ? kk->tridiag : plab_tridiagonalize;
+    if (count < 1 || count > PLAB_QL_MAX_LANES || n < 1)
+        return;
+    size_t kmax = 0;
+    for (int l = 0; l < count; l++)
+        kmax = (size_t)(n < H[l] ? n : H[l]) > kmax ? (size_t)(n < H[l] ? n : H[l]) : kmax;
+    double *G = work, *d[PLAB_QL_MAX_LANES], *e[PLAB_QL_MAX_LANES], *next = G + kmax * kmax;
+    int k[PLAB_QL_MAX_LANES], status[PLAB_QL_MAX_LANES];
+    for (int l = 0; l < count; l++) { /* each tridiagonal in turn, through the one G */
+        k[l] = n < H[l] ? n : H[l];
+        d[l] = next;
+        e[l] = d[l] + k[l];
+        next = e[l] + k[l];
+        gram_with(A[l], n, H[l], G, gram_upper);
+        tridiag(G, k[l], d[l], e[l]);
     }
-    return k;
+    plab_tridiag_eigvals_many(count, d, e, k, status);
+    for (int l = 0; l < count; l++) {
+        double *w = d[l];
+        if (status[l] != 0) { /* QL did not converge (never observed): Jacobi on G again */
+            gram_with(A[l], n, H[l], G, gram_upper);
+            plab_sym_eigvals_jacobi(G, k[l], w);
+        } else {
+            qsort(w, (size_t)k[l], sizeof *w, cmp_double);
+        }
+        double lmax = w[k[l] - 1] > 0.0 ? w[k[l] - 1] : 0.0;
+        double floor_ = (double)k[l] * DBL_EPSILON * lmax;
+        for (int i = 0; i < k[l]; i++) {
+            double x = w[k[l] - 1 - i];
+            sv[l][i] = x > floor_ ? dsqrt(x) : 0.0;
+        }
+    }
 }
 
 /* ---------------------------------------------------------------- rank measures */

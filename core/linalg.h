@@ -30,10 +30,42 @@ void plab_gram(const float *A, int n, int H, double *G);
 /* The H <= n part of plab_gram: G's upper triangle (j >= i) += AᵀA by rank-1 updates, rows
  * ascending, zero entries skipped; the scalar reference of the kernel table's gram_upper. */
 void plab_gram_upper(const float *A, int n, int H, double *G);
-/* plab_singular_values with the Gram matrix's upper triangle (when H <= n) from gram_upper, a
- * kernel with plab_gram_upper's bits (kernels.h); NULL: plab_gram_upper. */
-int plab_singular_values_with(const float *A, int n, int H, double *sv, void *work,
-                              void (*gram_upper)(const float *, int, int, double *));
+/* The kernels plab_singular_values_many takes, with the bits of the references (the kernel
+ * table's gram_upper and sym_tridiag, kernels.h). */
+typedef struct plab_sv_kernels {
+    void (*gram_upper)(const float *A, int n, int H, double *G);
+    void (*tridiag)(double *a, int k, double *d, double *e);
+} plab_sv_kernels;
+
+#define PLAB_QL_MAX_LANES 16 /* matrices plab_singular_values_many takes at once */
+
+/* Bytes of work plab_singular_values_many needs for `count` matrices (n, H[l]); 0 if it would
+ * overflow or count is outside [0, PLAB_QL_MAX_LANES]. */
+size_t plab_sv_many_work_bytes(int count, int n, const int *H);
+/*
+ * plab_singular_values of `count` matrices A[l] (n, H[l]) at once, into sv[l] (min(n, H[l])
+ * entries each), with the same bits: their Gram matrices and tridiagonals one after the other,
+ * then QL on all the tridiagonals in turn (plab_tridiag_eigvals_many). kk: NULL for the
+ * references (plab_gram_upper, plab_tridiagonalize). n >= 1 and every H[l] >= 1.
+ */
+void plab_singular_values_many(int count, const float *const *A, int n, const int *H,
+                               double *const *sv, void *work, const plab_sv_kernels *kk);
+
+/*
+ * Householder reduction of the symmetric a (k, k) to tridiagonal form, eigenvalues only (its
+ * lower triangle is read, a is destroyed): d gets the diagonal, e the sub-diagonal in e[1..k)
+ * (e[0] = 0). The reference of the kernel table's sym_tridiag (linalg_tridiag.h).
+ */
+void plab_tridiagonalize(double *a, int k, double *d, double *e);
+/*
+ * Implicit QL (tql1) on `count` tridiagonals (d[l], e[l]) of k[l] entries (as
+ * plab_tridiagonalize leaves them), their eigenvalues left in d[l] (unsorted). They advance
+ * one rotation at a time in turn, so that the processor overlaps their dependency chains;
+ * each gets tql1's operations in tql1's order. status[l] is 0, or -1 if one of its
+ * eigenvalues needed more than 60 iterations; returns -1 if any did, else 0.
+ */
+int plab_tridiag_eigvals_many(int count, double *const *d, double *const *e, const int *k,
+                              int *status);
 
 /*
  * Eigenvalues of the symmetric matrix G (k, k) into w (k), ascending. G is destroyed.

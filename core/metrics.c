@@ -10,33 +10,29 @@
 #include "metrics.h"
 
 /* Scratch layout: the features of every hidden layer (n, width_l) as floats, then the
- * singular-value work of the widest layer and its singular values (doubles). */
+ * singular-value work of all of them and their singular values (doubles). */
 typedef struct probe_layout {
     size_t feats[PLAB_MAX_HIDDEN];
-    size_t work, sv;
+    size_t work, sv[PLAB_MAX_HIDDEN];
     size_t bytes;
 } probe_layout;
 
-static int max_width(const plab_net *net)
-{
-    int w = 0;
-    for (int l = 0; l < net->desc.num_hidden; l++)
-        if (net->layer[l].width > w)
-            w = net->layer[l].width;
-    return w;
-}
+_Static_assert(PLAB_MAX_HIDDEN <= PLAB_QL_MAX_LANES, "every hidden layer is one QL lane");
 
 static void plan_probe(const plab_net *net, int n, probe_layout *out)
 {
     plab_plan p = {0, 0};
-    for (int l = 0; l < net->desc.num_hidden; l++)
-        out->feats[l] = plab_plan_add(&p, (size_t)n * (size_t)net->layer[l].width, sizeof(float));
-    int W = max_width(net);
-    size_t wb = W > 0 ? plab_sv_work_bytes(n, W) : 0;
-    if (W > 0 && wb == 0)
+    int L = net->desc.num_hidden, H[PLAB_MAX_HIDDEN];
+    for (int l = 0; l < L; l++) {
+        H[l] = net->layer[l].width;
+        out->feats[l] = plab_plan_add(&p, (size_t)n * (size_t)H[l], sizeof(float));
+    }
+    size_t wb = L > 0 ? plab_sv_many_work_bytes(L, n, H) : 0;
+    if (L > 0 && wb == 0)
         p.overflow = 1;
     out->work = plab_plan_add(&p, wb, 1);
-    out->sv = plab_plan_add(&p, (size_t)(W < n ? W : n), sizeof(double));
+    for (int l = 0; l < L; l++)
+        out->sv[l] = plab_plan_add(&p, (size_t)(H[l] < n ? H[l] : n), sizeof(double));
     out->bytes = p.overflow ? 0 : p.bytes;
 }
 
@@ -165,21 +161,28 @@ static void magnitudes(const plab_net *net, plab_task_row *row)
         row->layer_param_abs[l] = layer_sum[l] / (double)layer_n[l];
 }
 
-/* Singular values of every hidden layer's features: effective rank per layer; stable rank,
- * approximate rank and fs_ratio of the last hidden layer (§7.3). */
-static void ranks(const plab_net *net, float **feats, int n, void *work, double *sv,
+/* Singular values of every hidden layer's features (all layers at once: their QL iterations
+ * overlap): effective rank per layer; stable rank, approximate rank and fs_ratio of the last
+ * hidden layer (§7.3). */
+static void ranks(const plab_net *net, float **feats, int n, void *work, double **sv,
                   plab_task_row *row)
 {
-    int L = net->desc.num_hidden;
+    int L = net->desc.num_hidden, H[PLAB_MAX_HIDDEN];
+    const float *A[PLAB_MAX_HIDDEN];
     for (int l = 0; l < L; l++) {
-        int r = plab_singular_values_with(feats[l], n, net->layer[l].width, sv, work,
-                                          net->k.gram_upper);
-        row->layer_effective_rank[l] = plab_rank_effective(sv, r);
+        A[l] = feats[l];
+        H[l] = net->layer[l].width;
+    }
+    const plab_sv_kernels kk = {net->k.gram_upper, net->k.sym_tridiag};
+    plab_singular_values_many(L, A, n, H, sv, work, &kk);
+    for (int l = 0; l < L; l++) {
+        int r = n < H[l] ? n : H[l];
+        row->layer_effective_rank[l] = plab_rank_effective(sv[l], r);
         if (l == L - 1) {
             row->effective_rank = row->layer_effective_rank[l];
-            row->stable_rank = plab_rank_stable(sv, r, 0.99);
-            row->approx_rank = plab_rank_approx(sv, r, 0.99);
-            row->fs_ratio = plab_rank_fs_ratio(sv, r);
+            row->stable_rank = plab_rank_stable(sv[l], r, 0.99);
+            row->approx_rank = plab_rank_approx(sv[l], r, 0.99);
+            row->fs_ratio = plab_rank_fs_ratio(sv[l], r);
         }
     }
 }
@@ -188,11 +191,14 @@ void plab_metrics_probe(plab_net *net, const plab_config *c, const float *X, int
                         plab_task_row *row)
 {
     float *feats[PLAB_MAX_HIDDEN];
+    double *sv[PLAB_MAX_HIDDEN];
     char *b = scratch;
     probe_layout lay;
     plan_probe(net, n, &lay);
-    for (int l = 0; l < net->desc.num_hidden; l++)
+    for (int l = 0; l < net->desc.num_hidden; l++) {
         feats[l] = (float *)(b + lay.feats[l]);
+        sv[l] = (double *)(b + lay.sv[l]);
+    }
     plab_metrics_clear_probe(row);
     row->probed = 1;
     gather(net, X, n, feats);
@@ -201,6 +207,6 @@ void plab_metrics_probe(plab_net *net, const plab_config *c, const float *X, int
         dead_units(net, feats, n, row);
     frozen_units(net, c, feats, n, row);
     if (n > 0 && net->desc.num_hidden > 0)
-        ranks(net, feats, n, b + lay.work, (double *)(b + lay.sv), row);
+        ranks(net, feats, n, b + lay.work, sv, row);
     magnitudes(net, row);
 }

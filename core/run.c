@@ -283,16 +283,15 @@ plab_status plab_run_memory_needed(const plab_config *c, const plab_dataset *dat
     if (probe_n) {
         run = add_sat(run, piece(mul_sat(probe_n, D), 4));
         run = add_sat(run, piece(mul_sat(probe_n, s.widths), 4));
-        uint64_t W = 0;
-        for (int j = 0; j < nd.num_hidden; j++)
-            if ((uint64_t)nd.widths[j] > W)
-                W = (uint64_t)nd.widths[j];
-        if (W > 0) {
-            size_t wb = W <= (uint64_t)INT32_MAX && probe_n <= (uint64_t)INT32_MAX
-                            ? plab_sv_work_bytes((int)probe_n, (int)W)
+        if (nd.num_hidden > 0) { /* metrics.c's plan_probe */
+            size_t wb = probe_n <= (uint64_t)INT32_MAX
+                            ? plab_sv_many_work_bytes(nd.num_hidden, (int)probe_n, nd.widths)
                             : 0;
             run = add_sat(run, wb ? piece(wb, 1) : UINT64_MAX);
-            run = add_sat(run, piece(W < probe_n ? W : probe_n, 8));
+            for (int j = 0; j < nd.num_hidden; j++) {
+                uint64_t W = (uint64_t)nd.widths[j];
+                run = add_sat(run, piece(W < probe_n ? W : probe_n, 8));
+            }
         }
     }
     run = add_sat(run, mul_sat(2, piece(T, 8)));

@@ -7,17 +7,22 @@
  *   - singular values of matrices with known σ (U diag(σ) Vᵀ), rank-deficient integer
  *     matrices (exact zeros), all-zero, identity, one-hot, rank-1, wide matrices;
  *   - srank, effective rank, approximate rank and fs_ratio against hand-computed values,
- *     including the 99 % tie (99 of 100 equal values) and the all-zero conventions.
+ *     including the 99 % tie (99 of 100 equal values) and the all-zero conventions;
+ *   - the eigenvalues bit for bit against the textbook tred1 + tql1 (on the lower triangle, one
+ *     matrix at a time), and plab_singular_values_many (every backend's kernels, the matrices'
+ *     QL in turn) bit for bit against plab_singular_values one matrix at a time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 
 #include <cmocka.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/kernels.h"
 #include "linalg.h"
 #include "plab.h"
 
@@ -326,6 +331,217 @@ static void test_sv_relu_like(void **state)
     assert_true(sv[H - 1] == 0.0); /* the dead unit */
 }
 
+/* ---------------------------------------------------------------- textbook tred1 + tql1 */
+
+/* Wilkinson & Reinsch's tred1 on the lower triangle, as printed (eigenvalues only): the form
+ * linalg_tridiag.h reorders into row loops with the same arithmetic. */
+static void book_tred1(double *a, int k, double *d, double *e)
+{
+#define A(i, j) a[(size_t)(i) * (size_t)k + (size_t)(j)]
+    for (int i = k - 1; i > 0; i--) {
+        int l = i - 1;
+        double h = 0.0;
+        if (l > 0) {
+            double scale = 0.0;
+            for (int j = 0; j <= l; j++)
+                scale += fabs(A(i, j));
+            if (scale == 0.0) {
+                e[i] = A(i, l);
+            } else {
+                for (int j = 0; j <= l; j++) {
+                    A(i, j) /= scale;
+                    h += A(i, j) * A(i, j);
+                }
+                double f = A(i, l);
+                double g = f >= 0.0 ? -sqrt(h) : sqrt(h);
+                e[i] = scale * g;
+                h -= f * g;
+                A(i, l) = f - g;
+                f = 0.0;
+                for (int j = 0; j <= l; j++) {
+                    g = 0.0;
+                    for (int m = 0; m <= j; m++)
+                        g += A(j, m) * A(i, m);
+                    for (int m = j + 1; m <= l; m++)
+                        g += A(m, j) * A(i, m);
+                    e[j] = g / h;
+                    f += e[j] * A(i, j);
+                }
+                double hh = f / (h + h);
+                for (int j = 0; j <= l; j++) {
+                    f = A(i, j);
+                    g = e[j] - hh * f;
+                    e[j] = g;
+                    for (int m = 0; m <= j; m++)
+                        A(j, m) -= f * e[m] + g * A(i, m);
+                }
+            }
+        } else {
+            e[i] = A(i, l);
+        }
+        d[i] = h;
+    }
+    e[0] = 0.0;
+    for (int i = 0; i < k; i++)
+        d[i] = A(i, i);
+#undef A
+}
+
+static double book_hypot(double a, double b)
+{
+    double x = fabs(a), y = fabs(b);
+    if (x < y) {
+        double t = x;
+        x = y;
+        y = t;
+    }
+    if (x == 0.0)
+        return 0.0;
+    double q = y / x;
+    return x * sqrt(1.0 + q * q);
+}
+
+/* tql1 (eigenvalues only), one tridiagonal to the end before the next. */
+static int book_tql1(double *d, double *e, int k)
+{
+    for (int i = 1; i < k; i++)
+        e[i - 1] = e[i];
+    e[k - 1] = 0.0;
+    for (int l = 0; l < k; l++) {
+        int iter = 0, m;
+        do {
+            for (m = l; m < k - 1; m++)
+                if (fabs(e[m]) <= DBL_EPSILON * (fabs(d[m]) + fabs(d[m + 1])))
+                    break;
+            if (m != l) {
+                if (iter++ == 60)
+                    return -1;
+                double g = (d[l + 1] - d[l]) / (2.0 * e[l]);
+                double r = book_hypot(g, 1.0);
+                g = d[m] - d[l] + e[l] / (g + (g >= 0.0 ? fabs(r) : -fabs(r)));
+                double s = 1.0, c = 1.0, p = 0.0;
+                int i;
+                for (i = m - 1; i >= l; i--) {
+                    double f = s * e[i], b = c * e[i];
+                    r = book_hypot(f, g);
+                    e[i + 1] = r;
+                    if (r == 0.0) {
+                        d[i + 1] -= p;
+                        e[m] = 0.0;
+                        break;
+                    }
+                    s = f / r;
+                    c = g / r;
+                    g = d[i + 1] - p;
+                    r = (d[i] - g) * s + 2.0 * c * b;
+                    p = s * r;
+                    d[i + 1] = g + p;
+                    g = c * r - b;
+                }
+                if (r == 0.0 && i >= l)
+                    continue;
+                d[l] -= p;
+                e[l] = g;
+                e[m] = 0.0;
+            }
+        } while (m != l);
+    }
+    return 0;
+}
+
+static int cmp_asc(const void *pa, const void *pb)
+{
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+/* A random feature-like matrix (n, H): ReLU of uniforms, a dead column, a repeated column, so
+ * that Gram matrices are PSD with zeros, ties and a spread spectrum. */
+static void feature_matrix(float *A, int n, int H, plab_rng *r)
+{
+    for (int i = 0; i < n * H; i++) {
+        double v = urand(r) + (i % H == 1 ? -0.8 : 0.1);
+        A[i] = v > 0 ? (float)v : 0.0f;
+    }
+    for (int i = 0; i < n && H > 3; i++) {
+        A[i * H + 2] = 0.0f;
+        A[i * H + 3] = A[i * H];
+    }
+}
+
+static void test_eig_textbook(void **state)
+{
+    (void)state;
+    enum { K = 100, N = 160 };
+    static double G[K * K], B[K * K], w[K], e[K], wb[K], eb[K];
+    static float A[N * K];
+    plab_rng r;
+    plab_rng_seed(&r, 8, 99, 5);
+    const int ks[] = {1, 2, 3, 5, 17, 40, 64, 99, 100};
+    for (size_t t = 0; t < sizeof ks / sizeof ks[0]; t++)
+        for (int form = 0; form < 3; form++) {
+            int k = ks[t];
+            if (form == 0) { /* a Gram matrix of features */
+                feature_matrix(A, N, k, &r);
+                plab_gram(A, N, k, G);
+            } else { /* a general symmetric matrix; form 2 with a zero block (scale = 0) */
+                for (int i = 0; i < k; i++)
+                    for (int j = 0; j <= i; j++)
+                        G[i * k + j] = G[j * k + i] =
+                            form == 2 && i >= k / 2 && j < k / 2 ? 0.0 : urand(&r);
+            }
+            memcpy(B, G, sizeof(double) * (size_t)k * k);
+            assert_int_equal(plab_sym_eigvals(G, k, w, e), 0);
+            book_tred1(B, k, wb, eb);
+            assert_int_equal(book_tql1(wb, eb, k), 0);
+            qsort(wb, (size_t)k, sizeof *wb, cmp_asc);
+            for (int i = 0; i < k; i++)
+                if (memcmp(&w[i], &wb[i], sizeof(double)) != 0)
+                    fail_msg("k=%d form %d eigenvalue %d: %a, textbook %a", k, form, i, w[i],
+                             wb[i]);
+        }
+}
+
+/* plab_singular_values_many with each backend's kernels against plab_singular_values one
+ * matrix at a time: the same bits, for a mix of widths (AᵀA and AAᵀ forms). */
+static void test_sv_many(void **state)
+{
+    (void)state;
+    enum { N = 120, L = 4 };
+    static const int H[L] = {100, 33, 150, 1};
+    static float A[L][N * 150];
+    static double sv[L][150], want[L][150];
+    static double many_work[(120 * 120 + 2 * (100 + 33 + 120 + 1))];
+    static double one_work[120 * 120 + 2 * 120];
+    plab_rng r;
+    plab_rng_seed(&r, 9, 99, 6);
+    for (int l = 0; l < L; l++) {
+        feature_matrix(A[l], N, H[l], &r);
+        assert_int_equal(plab_singular_values(A[l], N, H[l], want[l], one_work),
+                         N < H[l] ? N : H[l]);
+    }
+    assert_int_equal(plab_sv_many_work_bytes(L, N, H), sizeof many_work);
+    const float *Ap[L] = {A[0], A[1], A[2], A[3]};
+    double *svp[L] = {sv[0], sv[1], sv[2], sv[3]};
+    for (int fam = 0; fam < 2; fam++)
+        for (int id = 0; id < PLAB_KERNELS_COUNT; id++) {
+            plab_kernels k;
+            if (plab_kernels_fill_family((plab_kernels_id)id,
+                                         fam ? PLAB_FAMILY_FMA : PLAB_FAMILY_STRICT, &k) != PLAB_OK)
+                continue;
+            const plab_sv_kernels kk = {k.gram_upper, k.sym_tridiag};
+            memset(sv, 0xA5, sizeof sv);
+            plab_singular_values_many(L, Ap, N, H, svp, many_work, &kk);
+            for (int l = 0; l < L; l++)
+                if (memcmp(sv[l], want[l], sizeof(double) * (size_t)(N < H[l] ? N : H[l])) != 0)
+                    fail_msg("%s (%s): matrix %d's singular values differ", plab_kernels_name(k.id),
+                             fam ? "fma" : "strict", l);
+        }
+    assert_int_equal(plab_sv_many_work_bytes(PLAB_QL_MAX_LANES + 1, N, H), 0);
+    const int bad[2] = {5, 0};
+    assert_int_equal(plab_sv_many_work_bytes(2, N, bad), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_eig_known),      cmocka_unit_test(test_sv_known),
         cmocka_unit_test(test_sv_exact_cases), cmocka_unit_test(test_ranks_by_hand),
         cmocka_unit_test(test_sv_relu_like),
+        cmocka_unit_test(test_eig_textbook),   cmocka_unit_test(test_sv_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

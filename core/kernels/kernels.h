@@ -119,6 +119,10 @@ typedef struct plab_kernels {
      * additions are in row order, so a vector form over j gives the same bits; with A finite a
      * backend may also add the zero terms (the sums never become -0.0, so they change no bit). */
     void (*gram_upper)(const float *A, int n, int H, double *G);
+    /* The probe metrics' reduction of a symmetric matrix to tridiagonal form (linalg.h
+     * plab_tridiagonalize: one source, linalg_tridiag.h, compiled per backend, whose vector
+     * lanes each do one element's operations in order, so every copy gives the same bits). */
+    void (*sym_tridiag)(double *a, int k, double *d, double *e);
 
     /*
      * The first layer on sparse inputs (MNIST: about 80 % of the pixels are 0). Both work on

@@ -293,7 +293,7 @@ static const plab_kernels scalar_table = {
     sgd, momentum, adamw,
     fused_sgd, plab_fuse_small_batch,
     expf_n,
-    asum, sum, plab_gram_upper,
+    asum, sum, plab_gram_upper, plab_tridiagonalize,
     sparse_nt_ref, sparse_sgd_ref,
 };
 
