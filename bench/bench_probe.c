@@ -6,11 +6,12 @@
  *
  * Runs the preset (default pmnist-h100, method none) task by task with probes off, timing each
  * task's training; after each task it times, R times (default 5), the probe the next task
- * would start with, on the trained net: the probe set's sampling (the problem's `probe`) and
- * plab_metrics_probe, and their parts (the forward pass over the probe set, each hidden
- * layer's Gram matrix and eigenvalues). Prints per task the training time, the probe's
- * median and its share, then the totals. Wall time, one thread; run from the repository root
- * (the MNIST files under data/).
+ * would start with, on the trained net, as the run does it (plab_run_probe: the probe set drawn
+ * and run through the net a batch at a time, then the metrics), and then its parts one by one
+ * (the whole probe set's sampling, the forward pass over it, the singular values of every
+ * hidden layer's features and in them the Gram matrices). Prints per task the training time,
+ * the probe's median and its share, then the totals. Wall time, one thread; run from the
+ * repository root (the MNIST files under data/).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -41,9 +42,9 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-enum { PART_SAMPLE, PART_PROBE, PART_FORWARD, PART_SV, PART_GRAM, PARTS };
-static const char *part_name[PARTS] = {"sampling", "metrics_probe", "  forward",
-                                       "  singular values", "    Gram matrices"};
+enum { PART_PROBE, PART_SAMPLE, PART_FORWARD, PART_SV, PART_GRAM, PARTS };
+static const char *part_name[PARTS] = {"probe", "  sampling", "  forward", "  singular values",
+                                       "    Gram matrices"};
 
 static void usage(void)
 {
@@ -148,14 +149,23 @@ int main(int argc, char **argv)
         for (int i = 0; i < repeat; i++) {
             plab_rng rng = r->rng_metrics;
             plab_task_row row;
+            /* the probe as the run does it (its probe set drawn and taken a batch at a time);
+             * this run has probes off, so it gets the probe size and scratch for the call */
+            r->probe_n = n;
+            r->probe_scratch = scratch;
             double a = now();
-            r->problem->probe(r->pstate, n, &rng, X);
-            double b = now();
-            plab_metrics_probe(net, &c, X, n, scratch, &row);
+            plab_run_probe(r, &rng, &row);
             double e = now();
+            r->probe_n = 0;
+            r->probe_scratch = NULL;
+            v[PART_PROBE][i] = e - a;
+            /* the parts, one after the other: the whole probe set drawn into X, the forward
+             * pass, the singular values and in them the Gram matrices */
+            rng = r->rng_metrics;
+            a = now();
+            r->problem->probe(r->pstate, n, 0, n, &rng, X);
+            double b = now();
             v[PART_SAMPLE][i] = b - a;
-            v[PART_PROBE][i] = e - b;
-            /* the parts, as plab_metrics_probe does them */
             a = now();
             for (int s = 0; s < n; s += B) {
                 float *h[PLAB_MAX_HIDDEN];
@@ -186,7 +196,7 @@ int main(int argc, char **argv)
         double m[PARTS];
         for (int q = 0; q < PARTS; q++)
             part_sum[q] += m[q] = median(v[q], repeat);
-        double probe = m[PART_SAMPLE] + m[PART_PROBE];
+        double probe = m[PART_PROBE];
         train_sum += train;
         probe_sum += probe;
         printf("%-6d %12.2f %12.3f %7.2f%%\n", t, 1e3 * train, 1e3 * probe, 100 * probe / train);

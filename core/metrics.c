@@ -9,10 +9,11 @@
 #include "linalg.h"
 #include "metrics.h"
 
-/* Scratch layout: the features of every hidden layer (n, width_l) as floats, then the
- * singular-value work of all of them and their singular values (doubles). */
+/* Scratch layout: a batch of probe inputs (max_batch, input_dim) and the features of every
+ * hidden layer (n, width_l) as floats, then the singular-value work of all of them and their
+ * singular values (doubles). */
 typedef struct probe_layout {
-    size_t feats[PLAB_MAX_HIDDEN];
+    size_t x, feats[PLAB_MAX_HIDDEN];
     size_t work, sv[PLAB_MAX_HIDDEN];
     size_t bytes;
 } probe_layout;
@@ -23,6 +24,8 @@ static void plan_probe(const plab_net *net, int n, probe_layout *out)
 {
     plab_plan p = {0, 0};
     int L = net->desc.num_hidden, H[PLAB_MAX_HIDDEN];
+    out->x = plab_plan_add(&p, (size_t)net->desc.max_batch * (size_t)net->desc.input_dim,
+                           sizeof(float));
     for (int l = 0; l < L; l++) {
         H[l] = net->layer[l].width;
         out->feats[l] = plab_plan_add(&p, (size_t)n * (size_t)H[l], sizeof(float));
@@ -56,17 +59,18 @@ void plab_metrics_clear_probe(plab_task_row *row)
         row->layer_dead_pct[l] = row->layer_effective_rank[l] = NAN;
 }
 
-/* Runs the probe set through the net in batches, each hidden layer writing its features
- * straight into feats[l] (n, width_l). */
-static void gather(plab_net *net, const float *X, int n, float **feats)
+/* Runs the probe set through the net a batch at a time, each hidden layer writing its
+ * features straight into feats[l] (n, width_l). */
+static void gather(plab_net *net, plab_probe_rows rows, void *ctx, int n, float *xbuf,
+                   float **feats)
 {
-    int D = net->desc.input_dim, B = net->desc.max_batch, L = net->desc.num_hidden;
+    int B = net->desc.max_batch, L = net->desc.num_hidden;
     for (int r = 0; r < n; r += B) {
         int b = n - r < B ? n - r : B;
         float *h[PLAB_MAX_HIDDEN];
         for (int l = 0; l < L; l++)
             h[l] = feats[l] + (size_t)r * net->layer[l].width;
-        plab_net_infer_features(net, X + (size_t)r * D, b, h);
+        plab_net_infer_features(net, rows(ctx, r, b, xbuf), b, h);
     }
 }
 
@@ -187,8 +191,8 @@ static void ranks(const plab_net *net, float **feats, int n, void *work, double 
     }
 }
 
-void plab_metrics_probe(plab_net *net, const plab_config *c, const float *X, int n, void *scratch,
-                        plab_task_row *row)
+void plab_metrics_probe_rows(plab_net *net, const plab_config *c, plab_probe_rows rows, void *ctx,
+                             int n, void *scratch, plab_task_row *row)
 {
     float *feats[PLAB_MAX_HIDDEN];
     double *sv[PLAB_MAX_HIDDEN];
@@ -201,7 +205,7 @@ void plab_metrics_probe(plab_net *net, const plab_config *c, const float *X, int
     }
     plab_metrics_clear_probe(row);
     row->probed = 1;
-    gather(net, X, n, feats);
+    gather(net, rows, ctx, n, (float *)(b + lay.x), feats);
     plab_activation a = net->desc.activation;
     if (a == PLAB_ACT_RELU || a == PLAB_ACT_LEAKY_RELU || a == PLAB_ACT_CRELU)
         dead_units(net, feats, n, row);
@@ -209,4 +213,24 @@ void plab_metrics_probe(plab_net *net, const plab_config *c, const float *X, int
     if (n > 0 && net->desc.num_hidden > 0)
         ranks(net, feats, n, b + lay.work, sv, row);
     magnitudes(net, row);
+}
+
+typedef struct rows_of_x {
+    const float *X;
+    size_t D;
+} rows_of_x;
+
+static const float *rows_from_x(void *ctx, int first, int count, float *buf)
+{
+    const rows_of_x *q = ctx;
+    (void)count;
+    (void)buf;
+    return q->X + (size_t)first * q->D;
+}
+
+void plab_metrics_probe(plab_net *net, const plab_config *c, const float *X, int n, void *scratch,
+                        plab_task_row *row)
+{
+    rows_of_x q = {X, (size_t)net->desc.input_dim};
+    plab_metrics_probe_rows(net, c, rows_from_x, &q, n, scratch, row);
 }

@@ -32,9 +32,11 @@ typedef struct plab_problem_vt {
     /* The next batch of the current task: X (m, input_dim); labels (m) for cross-entropy or
      * targets (m, output_dim) for MSE (the other is NULL). */
     void (*next_batch)(void *state, float *X, int32_t *labels, float *targets);
-    /* n probe inputs of the current task (n <= probe capacity), chosen with rng (the metrics
-     * stream) without consuming the data stream. */
-    void (*probe)(void *state, int n, plab_rng *rng, float *X);
+    /* Rows [first, first + count) of the current task's probe set of n inputs (n <= probe
+     * capacity), into X (count, input_dim). The set is chosen with rng (the metrics stream),
+     * without consuming the data stream, when first is 0, and kept in the state for the calls
+     * that follow with increasing first (the probe metrics take it a batch at a time). */
+    void (*probe)(void *state, int n, int first, int count, plab_rng *rng, float *X);
 } plab_problem_vt;
 
 /* The registry: NULL-terminated. */

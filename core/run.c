@@ -114,7 +114,6 @@ plab_status plab_run_create(const plab_config *c, const plab_dataset *data,
     size_t o_l = plab_plan_add(&p, m, sizeof(int32_t));
     size_t o_t = plab_plan_add(&p, m * (size_t)shape.output_dim, sizeof(float));
     size_t o_ps = plab_plan_add(&p, pv->state_bytes(c, data), 1);
-    size_t o_px = plab_plan_add(&p, (size_t)r->probe_n * (size_t)shape.input_dim, sizeof(float));
     size_t o_scr =
         plab_plan_add(&p, r->probe_n ? plab_metrics_probe_bytes(c, r->net, r->probe_n) : 0, 1);
     size_t o_pt = plab_plan_add(&p, (size_t)plab_net_num_tensors(r->net), sizeof(int64_t));
@@ -141,7 +140,6 @@ plab_status plab_run_create(const plab_config *c, const plab_dataset *data,
     r->labels = (int32_t *)(b + o_l);
     r->targets = (float *)(b + o_t);
     r->pstate = b + o_ps;
-    r->probe_X = (float *)(b + o_px);
     r->probe_scratch = b + o_scr;
     r->per_tensor = (int64_t *)(b + o_pt);
     r->grad_abs = (double *)(b + o_ga);
@@ -281,7 +279,7 @@ plab_status plab_run_memory_needed(const plab_config *c, const plab_dataset *dat
     uint64_t probe_n =
         c->probe_every ? (uint64_t)(c->probe_size ? c->probe_size : shape.probe_size) : 0;
     if (probe_n) {
-        run = add_sat(run, piece(mul_sat(probe_n, D), 4));
+        run = add_sat(run, piece(mul_sat(m, D), 4)); /* a batch of probe inputs at a time */
         run = add_sat(run, piece(mul_sat(probe_n, s.widths), 4));
         if (nd.num_hidden > 0) { /* metrics.c's plan_probe */
             size_t wb = probe_n <= (uint64_t)INT32_MAX
@@ -402,6 +400,25 @@ static void reset_stats(plab_run *r)
     r->stats.overlap_pct = NAN;
 }
 
+typedef struct probe_src {
+    plab_run *r;
+    plab_rng *rng;
+} probe_src;
+
+/* The problem's probe rows, a batch at a time, straight into the metrics' buffer. */
+static const float *probe_rows(void *ctx, int first, int count, float *buf)
+{
+    probe_src *q = ctx;
+    q->r->problem->probe(q->r->pstate, q->r->probe_n, first, count, q->rng, buf);
+    return buf;
+}
+
+void plab_run_probe(plab_run *r, plab_rng *rng, plab_task_row *row)
+{
+    probe_src q = {r, rng};
+    plab_metrics_probe_rows(r->net, &r->cfg, probe_rows, &q, r->probe_n, r->probe_scratch, row);
+}
+
 /* Task boundary work (§2.1): problem, reset and methods, then the probe. */
 static void begin_task(plab_run *r)
 {
@@ -420,10 +437,8 @@ static void begin_task(plab_run *r)
     /* a boundary reset counts towards the task's re-initializations, not as an event */
     r->row.reinit_weights += r->stats.weights;
     r->row.reinit_entries += r->stats.entries;
-    if (r->probe_n && r->task % r->cfg.probe_every == 0) {
-        r->problem->probe(r->pstate, r->probe_n, &r->rng_metrics, r->probe_X);
-        plab_metrics_probe(r->net, &r->cfg, r->probe_X, r->probe_n, r->probe_scratch, &r->row);
-    }
+    if (r->probe_n && r->task % r->cfg.probe_every == 0)
+        plab_run_probe(r, &r->rng_metrics, &r->row);
 }
 
 static void emit_window(plab_run *r)

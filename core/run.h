@@ -37,8 +37,7 @@ struct plab_run {
     float *targets;    /* (m, output_dim) */
     /* probes */
     int probe_n;
-    float *probe_X;    /* (probe_n, input_dim) */
-    void *probe_scratch;
+    void *probe_scratch; /* plab_metrics_probe_bytes: a batch of probe inputs, the features... */
     /* accumulators (double, fixed order) */
     plab_window_row win;
     double win_acc, win_loss, win_grad;
@@ -53,5 +52,8 @@ struct plab_run {
     void *block;
 };
 
+/* The probe metrics of the current task into row, its probe set drawn with rng (the run's
+ * metrics stream at task starts; bench_probe passes a copy). Needs probe_n > 0. */
+void plab_run_probe(plab_run *r, plab_rng *rng, plab_task_row *row);
 
 #endif

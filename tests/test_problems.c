@@ -288,14 +288,14 @@ static void test_stream_independent_of_learner(void **state)
     for (int k = 0; k < 3; k++) {
         p.vt->begin_task(p.s, k);
         q.vt->begin_task(q.s, k);
-        q.vt->probe(q.s, 7, &mrng, PX); /* the run probes at task starts */
+        q.vt->probe(q.s, 7, 0, 7, &mrng, PX); /* the run probes at task starts */
         for (int step = 0; step < 6; step++) {
             p.vt->next_batch(p.s, X1, Y1, NULL);
             q.vt->next_batch(q.s, X2, Y2, NULL);
             assert_memory_equal(X1, X2, sizeof X1);
             assert_memory_equal(Y1, Y2, sizeof Y1);
             if (step % 2)
-                q.vt->probe(q.s, FN, &mrng, PX); /* even mid-task */
+                q.vt->probe(q.s, FN, 0, FN, &mrng, PX); /* even mid-task */
         }
     }
     prob_close(&p);
@@ -321,7 +321,7 @@ static void test_probe_sets(void **state)
     plab_rng_seed(&r1, 1, PLAB_STREAM_METRICS, 0);
     plab_rng_seed(&r2, 1, PLAB_STREAM_METRICS, 0);
     for (int n = 1; n <= FN; n += 4) {
-        p.vt->probe(p.s, n, &r1, PX);
+        p.vt->probe(p.s, n, 0, n, &r1, PX);
         int cnt[FN] = {0};
         for (int r = 0; r < n; r++) {
             int img = -1;
@@ -340,10 +340,17 @@ static void test_probe_sets(void **state)
     /* the probe's choice comes from the metrics stream only */
     float PY[5 * FD], PZ[5 * FD];
     plab_rng_seed(&r1, 9, PLAB_STREAM_METRICS, 0);
-    p.vt->probe(p.s, 5, &r1, PY);
+    p.vt->probe(p.s, 5, 0, 5, &r1, PY);
     p.vt->next_batch(p.s, X, Y, NULL); /* data-stream use in between changes nothing */
     plab_rng_seed(&r2, 9, PLAB_STREAM_METRICS, 0);
-    p.vt->probe(p.s, 5, &r2, PZ);
+    p.vt->probe(p.s, 5, 0, 5, &r2, PZ);
+    assert_memory_equal(PY, PZ, sizeof PY);
+    /* a batch at a time (as the probe metrics take it): the same rows */
+    plab_rng_seed(&r2, 9, PLAB_STREAM_METRICS, 0);
+    memset(PZ, 0, sizeof PZ);
+    p.vt->probe(p.s, 5, 0, 2, &r2, PZ);
+    p.vt->probe(p.s, 5, 2, 2, &r2, PZ + 2 * FD);
+    p.vt->probe(p.s, 5, 4, 1, &r2, PZ + 4 * FD);
     assert_memory_equal(PY, PZ, sizeof PY);
     prob_close(&p);
 }
@@ -480,10 +487,13 @@ static void test_scr_replay(void **state)
             float PX[32 * 20];
             plab_rng mr;
             plab_rng_seed(&mr, 0, PLAB_STREAM_METRICS, 0);
-            p.vt->probe(p.s, 32, &mr, PX);
+            p.vt->probe(p.s, 32, 0, 32, &mr, PX);
             for (int i = 0; i < 32; i++)
                 for (int j = 0; j < 20; j++)
                     assert_true(PX[i * 20 + j] == (float)(j < 15 ? bits[j] : (i >> (j - 15)) & 1));
+            float PB[7 * 20]; /* a batch at a time: rows 21..27 of the same set */
+            p.vt->probe(p.s, 32, 21, 7, &mr, PB);
+            assert_memory_equal(PB, PX + 21 * 20, sizeof PB);
         }
         assert_true(tmax > tmin); /* the target is not constant */
         prob_close(&p);
@@ -666,7 +676,7 @@ static void test_generated_defaults_and_tasks(void **state)
     plab_rng mr;
     plab_rng_seed(&mr, 1, PLAB_STREAM_METRICS, 0);
     p.vt->begin_task(p.s, 0);
-    p.vt->probe(p.s, 40, &mr, X0);
+    p.vt->probe(p.s, 40, 0, 40, &mr, X0);
     p.vt->next_batch(p.s, X0, Y0, NULL);
     p.vt->begin_task(p.s, 1);
     p.vt->next_batch(p.s, X1, Y1, NULL);

@@ -379,26 +379,30 @@ static void next_batch(void *state, float *X, int32_t *labels, float *targets)
     }
 }
 
-/* n distinct images chosen uniformly (partial Fisher-Yates on the metrics stream). */
-static void probe(void *state, int n, plab_rng *rng, float *X)
+/* n distinct images chosen uniformly (partial Fisher-Yates on the metrics stream, in scratch
+ * when first is 0); rows [first, first + count) of them into X. */
+static void probe(void *state, int n, int first, int count, plab_rng *rng, float *X)
 {
     perm_state *s = state;
-    for (int i = 0; i < s->n; i++)
-        s->scratch[i] = (uint32_t)i;
     if (n > s->n)
         n = s->n;
-    for (int i = 0; i < n; i++) { /* the draws first, then the images, prefetched ahead */
-        uint32_t j = (uint32_t)i + plab_rng_below(rng, (uint32_t)(s->n - i));
-        uint32_t t = s->scratch[i];
-        s->scratch[i] = s->scratch[j];
-        s->scratch[j] = t;
+    if (first == 0) {
+        for (int i = 0; i < s->n; i++)
+            s->scratch[i] = (uint32_t)i;
+        for (int i = 0; i < n; i++) { /* the draws first, then the images, prefetched ahead */
+            uint32_t j = (uint32_t)i + plab_rng_below(rng, (uint32_t)(s->n - i));
+            uint32_t t = s->scratch[i];
+            s->scratch[i] = s->scratch[j];
+            s->scratch[j] = t;
+        }
+        for (int i = 0; i < n && i < PREFETCH_AHEAD; i++)
+            prefetch_image(s, s->scratch[i]);
     }
-    for (int i = 0; i < n && i < PREFETCH_AHEAD; i++)
-        prefetch_image(s, s->scratch[i]);
-    for (int i = 0; i < n; i++) {
+    int end = first + count < n ? first + count : n;
+    for (int i = first; i < end; i++) {
         if (i + PREFETCH_AHEAD < n)
             prefetch_image(s, s->scratch[i + PREFETCH_AHEAD]);
-        permuted_image(s, s->scratch[i], X + (size_t)i * s->D);
+        permuted_image(s, s->scratch[i], X + (size_t)(i - first) * s->D);
     }
 }
 

@@ -165,12 +165,12 @@ static void next_batch(void *state, float *X, int32_t *labels, float *targets)
     }
 }
 
-static void probe(void *state, int n, plab_rng *rng, float *X)
+static void probe(void *state, int n, int first, int count, plab_rng *rng, float *X)
 {
     const scr_state *s = state;
     (void)rng;
-    for (int i = 0; i < n; i++) {
-        float *x = X + (size_t)i * SCR_IN;
+    for (int i = first; i < first + count && i < n; i++) {
+        float *x = X + (size_t)(i - first) * SCR_IN;
         for (int j = 0; j < SCR_FLIP; j++)
             x[j] = (float)s->bits[j];
         for (int j = SCR_FLIP; j < SCR_IN; j++)
