@@ -104,7 +104,7 @@ void plab_gram(const float *A, int n, int H, double *G)
 typedef struct ql_lane {
     double *d, *e;
     int k, l, m, i, iter;
-    double s, c, p, g, r;
+    double s, c, p, g;
     int state; /* QL_FIND, QL_ROTATE, QL_DONE or QL_FAILED */
 } ql_lane;
 
@@ -161,7 +161,6 @@ static void ql_step(ql_lane *q)
         double g = (d[l + 1] - d[l]) / (2.0 * e[l]);
         double r = hypot2(g, 1.0);
         q->g = d[m] - d[l] + e[l] / (g + (g >= 0.0 ? dabs(r) : -dabs(r)));
-        q->r = r;
         q->s = q->c = 1.0;
         q->p = 0.0;
         q->m = m;
@@ -191,7 +190,6 @@ static void ql_step(ql_lane *q)
     q->c = c;
     q->p = p;
     q->g = g;
-    q->r = r;
     if (--q->i < q->l)
         ql_sweep_end(q);
 }

@@ -250,15 +250,20 @@ static size_t carve(plab_net *net, char *block, int *overflow)
     return p.bytes;
 }
 
-size_t plab_net_bytes(const plab_net_desc *d)
+int plab_net_shape(const plab_net_desc *d, plab_net *out)
 {
+    memset(out, 0, sizeof *out);
     if (plab_net_desc_check(d, NULL, 0) != PLAB_OK)
         return 0;
+    out->desc = *d;
+    out->num_params = layout(out);
+    return out->num_params != 0;
+}
+
+size_t plab_net_bytes(const plab_net_desc *d)
+{
     plab_net tmp;
-    memset(&tmp, 0, sizeof tmp);
-    tmp.desc = *d;
-    tmp.num_params = layout(&tmp);
-    if (tmp.num_params == 0)
+    if (!plab_net_shape(d, &tmp))
         return 0;
     int overflow = 0;
     size_t bytes = carve(&tmp, NULL, &overflow);

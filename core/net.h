@@ -118,6 +118,14 @@ plab_status plab_net_backward_first_sgd(plab_net *net, plab_backward_hook hook, 
  */
 plab_status plab_net_infer_features(plab_net *net, const float *x, int n, float *const *h);
 
+/*
+ * The network's layout for d (desc, layers, tensor table, num_params) in out, nothing
+ * allocated and no parameters: enough for the sizes that depend on the layout alone (the
+ * methods' state_bytes, plab_metrics_probe_bytes), as plab_run_memory_needed asks them before
+ * anything is allocated. Returns 0 if d is invalid or its parameters would overflow.
+ */
+int plab_net_shape(const plab_net_desc *d, plab_net *out);
+
 /* Activation gain of the Kaiming schemes for an activation. */
 double plab_act_gain(plab_activation act);
 

@@ -191,51 +191,6 @@ static uint64_t piece(uint64_t count, uint64_t elem)
     return add_sat(mul_sat(count, elem), PLAB_ALIGN);
 }
 
-/* The network's layer sizes from its description, in u64 (net.c's layout, recomputed here so
- * that nothing is allocated): P, the largest tensor, hidden units and widths. */
-typedef struct net_sizes {
-    uint64_t P, max_tensor, units, widths, max_width;
-} net_sizes;
-
-static void net_sizes_of(const plab_net_desc *d, net_sizes *s)
-{
-    memset(s, 0, sizeof *s);
-    uint64_t in = (uint64_t)d->input_dim;
-    s->max_width = in;
-    for (int j = 0; j <= d->num_hidden; j++) {
-        int hidden = j < d->num_hidden;
-        uint64_t width = hidden ? (uint64_t)d->widths[j] : (uint64_t)d->output_dim;
-        uint64_t units = hidden && d->activation == PLAB_ACT_CRELU ? width / 2 : width;
-        uint64_t w = mul_sat(units, in);
-        s->P = add_sat(s->P, add_sat(w, units));
-        if (hidden && d->layer_norm)
-            s->P = add_sat(s->P, mul_sat(2, width));
-        if (w > s->max_tensor)
-            s->max_tensor = w;
-        if (hidden) {
-            s->units = add_sat(s->units, units);
-            s->widths = add_sat(s->widths, width);
-        }
-        if (width > s->max_width)
-            s->max_width = width;
-        in = width;
-    }
-}
-
-/* An upper bound on a method's state (core/methods/<name>.c layouts): SWR keeps per-weight
- * state, the unit methods per-unit state, the others a few bytes. */
-static uint64_t method_bound(const plab_method_vt *m, const net_sizes *s)
-{
-    if (strcmp(m->name, "swr") == 0)
-        return add_sat(add_sat(piece(s->P, 4), mul_sat(3, piece(s->max_tensor, 4))),
-                       add_sat(piece(2 * (s->P / 64 + 1), 8), 4096));
-    if (strcmp(m->name, "l2") == 0 || strcmp(m->name, "reset") == 0 ||
-        strcmp(m->name, "snp") == 0)
-        return 4096;
-    /* cbp, cbp-nature, redo and anything new: generous per-unit and per-width state */
-    return add_sat(mul_sat(add_sat(s->units, s->widths), 64), 4096 + 64 * PLAB_MAX_HIDDEN * 8);
-}
-
 plab_status plab_run_memory_needed(const plab_config *c, const plab_dataset *data,
                                    uint64_t *bytes, char *err, size_t err_size)
 {
@@ -258,45 +213,40 @@ plab_status plab_run_memory_needed(const plab_config *c, const plab_dataset *dat
     if (st != PLAB_OK)
         return st;
 
-    net_sizes s;
-    net_sizes_of(&nd, &s);
     uint64_t m = (uint64_t)c->batch_size, D = (uint64_t)shape.input_dim;
     uint64_t C = (uint64_t)shape.output_dim;
     uint64_t T = 4 * ((uint64_t)nd.num_hidden + 1); /* tensors, at most */
-    /* the network (parameters, gradients, activation caches): exact, 0 on overflow */
+    /* the network (parameters, gradients, activation caches): exact, 0 on overflow; its layout
+     * alone (nothing allocated) gives the methods' and the probe's exact sizes below */
     size_t net_exact = plab_net_bytes(&nd);
     uint64_t net = net_exact ? (uint64_t)net_exact : UINT64_MAX;
+    plab_net layout;
+    int laid = plab_net_shape(&nd, &layout);
+    uint64_t P = laid ? (uint64_t)layout.num_params : UINT64_MAX;
     /* the optimizer's moments */
     uint64_t opt = 4096;
     if (od.kind != PLAB_OPT_SGD)
-        opt = add_sat(opt, piece(s.P, 4));
+        opt = add_sat(opt, piece(P, 4));
     if (od.kind == PLAB_OPT_ADAMW)
-        opt = add_sat(opt, mul_sat(od.per_entry_steps ? 2 : 1, piece(s.P, 4)));
-    /* the run's block: batch, problem state, probe set and scratch, per-tensor sums, methods */
+        opt = add_sat(opt, mul_sat(od.per_entry_steps ? 2 : 1, piece(P, 4)));
+    /* the run's block (plab_run_create's plan): batch, problem state, probe scratch, per-tensor
+     * sums, methods */
     uint64_t run = add_sat(sizeof(plab_run), piece(mul_sat(m, D), 4));
     run = add_sat(run, add_sat(piece(m, 4), piece(mul_sat(m, C), 4)));
     run = add_sat(run, piece(pv->state_bytes(c, data), 1));
     uint64_t probe_n =
         c->probe_every ? (uint64_t)(c->probe_size ? c->probe_size : shape.probe_size) : 0;
     if (probe_n) {
-        run = add_sat(run, piece(mul_sat(m, D), 4)); /* a batch of probe inputs at a time */
-        run = add_sat(run, piece(mul_sat(probe_n, s.widths), 4));
-        if (nd.num_hidden > 0) { /* metrics.c's plan_probe */
-            size_t wb = probe_n <= (uint64_t)INT32_MAX
-                            ? plab_sv_many_work_bytes(nd.num_hidden, (int)probe_n, nd.widths)
-                            : 0;
-            run = add_sat(run, wb ? piece(wb, 1) : UINT64_MAX);
-            for (int j = 0; j < nd.num_hidden; j++) {
-                uint64_t W = (uint64_t)nd.widths[j];
-                run = add_sat(run, piece(W < probe_n ? W : probe_n, 8));
-            }
-        }
+        size_t pb = laid && probe_n <= (uint64_t)INT32_MAX
+                        ? plab_metrics_probe_bytes(c, &layout, (int)probe_n)
+                        : 0;
+        run = add_sat(run, pb ? piece(pb, 1) : UINT64_MAX);
     }
     run = add_sat(run, mul_sat(2, piece(T, 8)));
     const plab_method_vt *methods[PLAB_MAX_METHODS];
     int nm = plab_methods_for_config(c, methods, PLAB_MAX_METHODS);
     for (int i = 0; i < nm; i++)
-        run = add_sat(run, method_bound(methods[i], &s));
+        run = add_sat(run, laid ? piece(methods[i]->state_bytes(c, &layout), 1) : UINT64_MAX);
     /* the dataset the problem reads (loaded by the caller; MNIST's size when not given) */
     uint64_t ds = 0;
     if (shape.needs_dataset)

@@ -4,7 +4,9 @@
  * With the counting allocator: creating a net takes 2 allocations (the handle and one planned
  * block), an optimizer at most 2; a training step (forward, backward with a hook, optimizer
  * step) allocates nothing; destroying frees everything. An allocator that fails on the k-th
- * call gets PLAB_E_NOMEM with nothing leaked.
+ * call gets PLAB_E_NOMEM with nothing leaked. plab_run_memory_needed bounds what
+ * plab_run_create allocates (every method, optimizer, activation, LN and skips, probes on),
+ * within 64 KiB.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -175,11 +177,80 @@ static void test_allocation_failure(void **state)
         }
 }
 
+/* An allocator that counts live bytes and their peak (a 64-byte header keeps each size). */
+typedef struct byte_alloc {
+    plab_allocator a;
+    size_t live, peak;
+} byte_alloc;
+
+static void *ba_alloc(void *ctx, size_t size, size_t align)
+{
+    byte_alloc *b = ctx;
+    assert_true(align <= 64);
+    char *p = aligned_alloc(64, (size + 64 + 63) / 64 * 64);
+    if (!p)
+        return NULL;
+    memcpy(p, &size, sizeof size);
+    b->live += size;
+    b->peak = b->live > b->peak ? b->live : b->peak;
+    return p + 64;
+}
+
+static void ba_free(void *ctx, void *ptr)
+{
+    byte_alloc *b = ctx;
+    if (!ptr)
+        return;
+    char *p = (char *)ptr - 64;
+    size_t size;
+    memcpy(&size, p, sizeof size);
+    b->live -= size;
+    free(p);
+}
+
+static void test_memory_needed_bounds_the_run(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "method=none",
+        "method=swr swr_period=50 swr_factor=1e-3",
+        "method=cbp cbp_maturity=20 cbp_rate=1e-3 layer_norm=true",
+        "method=redo redo_period=16 redo_threshold=0.1 optimizer=adamw lr=1e-3",
+        "method=cbp-nature cbp_maturity=20 cbp_rate=1e-3 optimizer=momentum",
+        "method=l2 l2=1e-4 activation=crelu hidden=64,32",
+        "method=snp snp_noise_var=1e-7 l2=1e-4 skip=true hidden=48,48,48",
+        "reset_each_task=true activation=tanh probe_size=70",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        plab_config c;
+        plab_config_default(&c);
+        char err[256];
+        assert_int_equal(plab_config_apply(&c, "problem=synthetic tasks=2 hidden=64,64 probe_every=1",
+                                           err, sizeof err),
+                         PLAB_OK);
+        if (plab_config_apply(&c, cases[i], err, sizeof err) != PLAB_OK)
+            fail_msg("case '%s': %s", cases[i], err);
+        uint64_t need = 0;
+        assert_int_equal(plab_run_memory_needed(&c, NULL, &need, err, sizeof err), PLAB_OK);
+        byte_alloc b = {{ba_alloc, ba_free, NULL}, 0, 0};
+        b.a.ctx = &b;
+        plab_run *r = NULL;
+        if (plab_run_create(&c, NULL, &b.a, &r, err, sizeof err) != PLAB_OK)
+            fail_msg("case '%s': %s", cases[i], err);
+        if (b.peak > need || need - b.peak > 65536)
+            fail_msg("case '%s': plab_run_memory_needed %llu bytes, the run allocated %zu",
+                     cases[i], (unsigned long long)need, b.peak);
+        plab_run_destroy(r);
+        assert_int_equal(b.live, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_steps_allocate_nothing),
         cmocka_unit_test(test_allocation_failure),
+        cmocka_unit_test(test_memory_needed_bounds_the_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
