@@ -311,13 +311,14 @@ void plab_singular_values_many(int count, const float *const *A, int n, const in
     void (*tridiag)(double *, int, double *, double *) = kk ? kk->tridiag : plab_tridiagonalize;
     if (count < 1 || count > PLAB_QL_MAX_LANES || n < 1)
         return;
-    size_t kmax = 0;
-    for (int l = 0; l < count; l++)
-        kmax = (size_t)(n < H[l] ? n : H[l]) > kmax ? (size_t)(n < H[l] ? n : H[l]) : kmax;
-    double *G = work, *d[PLAB_QL_MAX_LANES], *e[PLAB_QL_MAX_LANES], *next = G + kmax * kmax;
-    int k[PLAB_QL_MAX_LANES], status[PLAB_QL_MAX_LANES];
-    for (int l = 0; l < count; l++) { /* each tridiagonal in turn, through the one G */
+    int k[PLAB_QL_MAX_LANES], status[PLAB_QL_MAX_LANES], kmax = 0;
+    for (int l = 0; l < count; l++) {
         k[l] = n < H[l] ? n : H[l];
+        kmax = k[l] > kmax ? k[l] : kmax;
+    }
+    double *G = work, *d[PLAB_QL_MAX_LANES], *e[PLAB_QL_MAX_LANES];
+    double *next = G + (size_t)kmax * (size_t)kmax;
+    for (int l = 0; l < count; l++) { /* each tridiagonal in turn, through the one G */
         d[l] = next;
         e[l] = d[l] + k[l];
         next = e[l] + k[l];

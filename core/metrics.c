@@ -3,7 +3,6 @@
  * the page agree. Features are h_l (post-activation, before LN and skips).
  */
 #include <math.h>
-#include <string.h>
 
 #include "arena.h"
 #include "linalg.h"

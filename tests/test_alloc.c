@@ -177,37 +177,6 @@ static void test_allocation_failure(void **state)
         }
 }
 
-/* An allocator that counts live bytes and their peak (a 64-byte header keeps each size). */
-typedef struct byte_alloc {
-    plab_allocator a;
-    size_t live, peak;
-} byte_alloc;
-
-static void *ba_alloc(void *ctx, size_t size, size_t align)
-{
-    byte_alloc *b = ctx;
-    assert_true(align <= 64);
-    char *p = aligned_alloc(64, (size + 64 + 63) / 64 * 64);
-    if (!p)
-        return NULL;
-    memcpy(p, &size, sizeof size);
-    b->live += size;
-    b->peak = b->live > b->peak ? b->live : b->peak;
-    return p + 64;
-}
-
-static void ba_free(void *ctx, void *ptr)
-{
-    byte_alloc *b = ctx;
-    if (!ptr)
-        return;
-    char *p = (char *)ptr - 64;
-    size_t size;
-    memcpy(&size, p, sizeof size);
-    b->live -= size;
-    free(p);
-}
-
 static void test_memory_needed_bounds_the_run(void **state)
 {
     (void)state;
@@ -232,8 +201,8 @@ static void test_memory_needed_bounds_the_run(void **state)
             fail_msg("case '%s': %s", cases[i], err);
         uint64_t need = 0;
         assert_int_equal(plab_run_memory_needed(&c, NULL, &need, err, sizeof err), PLAB_OK);
-        byte_alloc b = {{ba_alloc, ba_free, NULL}, 0, 0};
-        b.a.ctx = &b;
+        count_alloc b;
+        count_alloc_init(&b);
         plab_run *r = NULL;
         if (plab_run_create(&c, NULL, &b.a, &r, err, sizeof err) != PLAB_OK)
             fail_msg("case '%s': %s", cases[i], err);

@@ -4,19 +4,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CA_HEADER 64 /* keeps the size; a multiple of every alignment asked for */
+
 static void *ca_alloc(void *ctx, size_t size, size_t align)
 {
     count_alloc *c = ctx;
+    if (align > CA_HEADER)
+        return NULL;
+    char *p = aligned_alloc(CA_HEADER, (size + CA_HEADER + CA_HEADER - 1) / CA_HEADER * CA_HEADER);
+    if (!p)
+        return NULL;
     c->allocs++;
-    size = (size + align - 1) / align * align;
-    return aligned_alloc(align, size);
+    memcpy(p, &size, sizeof size);
+    c->live += size;
+    c->peak = c->live > c->peak ? c->live : c->peak;
+    return p + CA_HEADER;
 }
 
-static void ca_free(void *ctx, void *p)
+static void ca_free(void *ctx, void *ptr)
 {
     count_alloc *c = ctx;
-    if (p)
-        c->frees++;
+    if (!ptr)
+        return;
+    char *p = (char *)ptr - CA_HEADER;
+    size_t size;
+    memcpy(&size, p, sizeof size);
+    c->frees++;
+    c->live -= size;
     free(p);
 }
 

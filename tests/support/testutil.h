@@ -6,10 +6,12 @@
 
 #include "plab.h"
 
-/* An allocator that counts calls and live bytes; pass &counter->a wherever one is taken. */
+/* An allocator that counts calls, live bytes and their peak (bytes as asked for; a 64-byte
+ * header keeps each size); pass &counter->a wherever one is taken. Alignments up to 64. */
 typedef struct count_alloc {
     plab_allocator a;
     size_t allocs, frees;
+    size_t live, peak;
 } count_alloc;
 void count_alloc_init(count_alloc *c);
 
